@@ -1,0 +1,2 @@
+// Package adaptertest is the conformance suite every adapters.Adapter passes against its vendor emulator.
+package adaptertest

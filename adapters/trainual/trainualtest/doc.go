@@ -1,0 +1,3 @@
+// Package trainualtest is an in-memory emulator of the Trainual REST API, faithful to the vendor seed, for tests
+// and for `scim-bridge sandbox`.
+package trainualtest

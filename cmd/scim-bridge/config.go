@@ -1,0 +1,253 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/targets"
+	"github.com/scim-bridge/scim-bridge/scim/auth"
+)
+
+// coreSettings are the process's own settings; each target adds its own (targets.AllSettings).
+var coreSettings = []adapters.Setting{
+	{Env: "SCIM_BRIDGE_LISTEN", Default: ":8080", Usage: "listen address"},
+	{Env: "SCIM_BRIDGE_TARGET", Usage: "vendor to provision into: " + strings.Join(targets.Names(), " or ")},
+	{Env: "SCIM_BRIDGE_TOKEN", Secret: true, Usage: "bearer token(s) the IdP must send, comma-separated for rotation; each plain or sha256:<hex>"},
+	{Env: "SCIM_BRIDGE_DB", Default: "scim-bridge.db", Usage: "SQLite database file holding the identity links"},
+	{Env: "SCIM_BRIDGE_LOG_LEVEL", Default: "info", Usage: "debug, info, warn or error (logs are JSON)"},
+	{Env: "SCIM_BRIDGE_BASE_PATH", Default: "/scim/v2", Usage: "path the SCIM API is served under"},
+	{Env: "SCIM_BRIDGE_PUBLIC_URL", Usage: "absolute URL of the SCIM base path as the IdP reaches it (for meta.location behind a proxy)"},
+	{Env: "SCIM_BRIDGE_UPSTREAM_RETRY_BUDGET", Default: "20s", Usage: "longest time spent retrying a throttled or failing vendor call before answering 429/503"},
+	{Env: "SCIM_BRIDGE_LIST_CACHE_TTL", Default: "30s", Usage: "how long a full vendor listing is reused for plain lists and unindexed filters"},
+	{Env: "SCIM_BRIDGE_OAUTH_CLIENT_ID", Usage: "enables POST /oauth/token (client credentials) with this client id"},
+	{Env: "SCIM_BRIDGE_OAUTH_CLIENT_SECRET", Secret: true, Usage: "client secret for POST /oauth/token"},
+	{Env: "SCIM_BRIDGE_JWT_SIGNING_KEY", Secret: true, Usage: "HS256 secret or PEM private key signing issued tokens (random per process when unset)"},
+	{Env: "SCIM_BRIDGE_JWT_TTL", Default: "1h", Usage: "lifetime of issued tokens"},
+	{Env: "SCIM_BRIDGE_JWT_ISSUER", Usage: "issuer of accepted external JWTs (and of issued tokens; default scim-bridge)"},
+	{Env: "SCIM_BRIDGE_JWT_AUDIENCE", Usage: "audience of accepted external JWTs (and of issued tokens; default scim-bridge)"},
+	{Env: "SCIM_BRIDGE_JWKS_URL", Usage: "JWKS URL of the authorization server whose JWTs are accepted"},
+	{Env: "SCIM_BRIDGE_BASIC_USER", Usage: "HTTP Basic user name"},
+	{Env: "SCIM_BRIDGE_BASIC_PASSWORD", Secret: true, Usage: "HTTP Basic password"},
+	{Env: "SCIM_BRIDGE_RATE_LIMIT", Default: "50", Usage: "requests per second per credential (burst 2x); 0 turns it off"},
+	{Env: "SCIM_BRIDGE_ALLOW_CIDRS", Usage: "comma-separated CIDRs allowed to call the SCIM API (empty: all)"},
+	{Env: "SCIM_BRIDGE_TRUSTED_PROXIES", Usage: "comma-separated CIDRs of proxies whose X-Forwarded-For is believed"},
+	{Env: "SCIM_BRIDGE_TLS_CERT", Usage: "PEM certificate file: serve HTTPS (reloaded when it changes)"},
+	{Env: "SCIM_BRIDGE_TLS_KEY", Usage: "PEM private key file for SCIM_BRIDGE_TLS_CERT"},
+}
+
+// settings merges flags, environment and *_FILE twins, in that order of precedence, for every known setting.
+type settings struct {
+	defs   []adapters.Setting
+	values map[string]string
+}
+
+func allSettings() []adapters.Setting {
+	seen := map[string]bool{}
+	var out []adapters.Setting
+	for _, s := range append(append([]adapters.Setting{}, coreSettings...), targets.AllSettings()...) {
+		if !seen[s.Env] {
+			seen[s.Env] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// flagName turns SCIM_BRIDGE_UPSTREAM_URL into upstream-url.
+func flagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "SCIM_BRIDGE_")), "_", "-")
+}
+
+// loadSettings parses args as flags over getenv. Every problem is reported at once.
+func loadSettings(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*settings, error) {
+	defs := allSettings()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	flags := map[string]*string{}
+	files := map[string]*string{}
+	for _, d := range defs {
+		usage := d.Usage + " (env " + d.Env + ")"
+		flags[d.Env] = fs.String(flagName(d.Env), "", usage)
+		if d.Secret {
+			files[d.Env] = fs.String(flagName(d.Env)+"-file", "", "file holding "+d.Env+" (env "+d.Env+"_FILE)")
+		}
+	}
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	s := &settings{defs: defs, values: map[string]string{}}
+	var problems []string
+	for _, d := range defs {
+		v, fromFile := "", ""
+		switch {
+		case set[flagName(d.Env)]:
+			v = *flags[d.Env]
+		default:
+			v = getenv(d.Env)
+		}
+		if d.Secret {
+			if set[flagName(d.Env)+"-file"] {
+				fromFile = *files[d.Env]
+			} else {
+				fromFile = getenv(d.Env + "_FILE")
+			}
+		}
+		if fromFile != "" {
+			if v != "" {
+				problems = append(problems, fmt.Sprintf("%s and %s_FILE are both set: use one", d.Env, d.Env))
+				continue
+			}
+			b, err := os.ReadFile(fromFile)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s_FILE: cannot read the file: %v", d.Env, errors.Unwrap(err)))
+				continue
+			}
+			v = strings.TrimRight(string(b), "\r\n")
+		}
+		if v == "" {
+			v = d.Default
+		}
+		s.values[d.Env] = v
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))
+	}
+	return s, nil
+}
+
+func (s *settings) get(env string) string { return s.values[env] }
+
+func (s *settings) set(env, v string) { s.values[env] = v }
+
+// logValue lists the effective settings for the start-up log, secrets as <secret>.
+func (s *settings) logValue() slog.Value {
+	var attrs []slog.Attr
+	for _, d := range s.defs {
+		v := s.values[d.Env]
+		if v == "" {
+			continue
+		}
+		if d.Secret {
+			v = "<secret>"
+		}
+		attrs = append(attrs, slog.String(d.Env, v))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// config is what serve needs, validated.
+type config struct {
+	listen      string
+	target      targets.Target
+	db          string
+	logLevel    slog.Level
+	basePath    string
+	publicURL   string
+	retryBudget time.Duration
+	listTTL     time.Duration
+	auth        auth.Config
+	tlsCert     string
+	tlsKey      string
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// validate checks every core setting and returns all problems at once. Target settings are checked by the
+// target's Open.
+func (s *settings) validate() (config, []string) {
+	var c config
+	var problems []string
+	c.listen = s.get("SCIM_BRIDGE_LISTEN")
+	if c.listen == "" {
+		problems = append(problems, "SCIM_BRIDGE_LISTEN must not be empty")
+	}
+	if name := s.get("SCIM_BRIDGE_TARGET"); name == "" {
+		problems = append(problems, "SCIM_BRIDGE_TARGET is required: one of "+strings.Join(targets.Names(), ", "))
+	} else if t, err := targets.Lookup(name); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.target = t
+	}
+	c.db = s.get("SCIM_BRIDGE_DB")
+	if c.db == "" {
+		problems = append(problems, "SCIM_BRIDGE_DB must not be empty")
+	}
+	if err := c.logLevel.UnmarshalText([]byte(s.get("SCIM_BRIDGE_LOG_LEVEL"))); err != nil {
+		problems = append(problems, "SCIM_BRIDGE_LOG_LEVEL must be debug, info, warn or error")
+	}
+	c.basePath = s.get("SCIM_BRIDGE_BASE_PATH")
+	if !strings.HasPrefix(c.basePath, "/") || strings.ContainsAny(c.basePath, "?# ") || c.basePath == "/" {
+		problems = append(problems, "SCIM_BRIDGE_BASE_PATH must be a path such as /scim/v2")
+	}
+	c.publicURL = s.get("SCIM_BRIDGE_PUBLIC_URL")
+	if c.publicURL != "" && !strings.HasPrefix(c.publicURL, "http://") && !strings.HasPrefix(c.publicURL, "https://") {
+		problems = append(problems, "SCIM_BRIDGE_PUBLIC_URL must be an absolute http(s) URL")
+	}
+	dur := func(env string, dst *time.Duration) {
+		d, err := time.ParseDuration(s.get(env))
+		if err != nil || d <= 0 {
+			problems = append(problems, env+" must be a positive duration such as 30s")
+			return
+		}
+		*dst = d
+	}
+	dur("SCIM_BRIDGE_UPSTREAM_RETRY_BUDGET", &c.retryBudget)
+	dur("SCIM_BRIDGE_LIST_CACHE_TTL", &c.listTTL)
+
+	var ttl time.Duration
+	dur("SCIM_BRIDGE_JWT_TTL", &ttl)
+	rate, err := strconv.ParseFloat(s.get("SCIM_BRIDGE_RATE_LIMIT"), 64)
+	if err != nil || rate < 0 {
+		problems = append(problems, "SCIM_BRIDGE_RATE_LIMIT must be a number of requests per second, 0 to turn it off")
+	}
+	c.auth = auth.Config{
+		Tokens:            splitComma(s.get("SCIM_BRIDGE_TOKEN")),
+		OAuthClientID:     s.get("SCIM_BRIDGE_OAUTH_CLIENT_ID"),
+		OAuthClientSecret: s.get("SCIM_BRIDGE_OAUTH_CLIENT_SECRET"),
+		JWTTTL:            ttl,
+		JWTIssuer:         s.get("SCIM_BRIDGE_JWT_ISSUER"),
+		JWTAudience:       s.get("SCIM_BRIDGE_JWT_AUDIENCE"),
+		JWKSURL:           s.get("SCIM_BRIDGE_JWKS_URL"),
+		BasicUser:         s.get("SCIM_BRIDGE_BASIC_USER"),
+		BasicPassword:     s.get("SCIM_BRIDGE_BASIC_PASSWORD"),
+		RateLimit:         rate,
+		AllowCIDRs:        splitComma(s.get("SCIM_BRIDGE_ALLOW_CIDRS")),
+		TrustedProxies:    splitComma(s.get("SCIM_BRIDGE_TRUSTED_PROXIES")),
+	}
+	if k := s.get("SCIM_BRIDGE_JWT_SIGNING_KEY"); k != "" {
+		c.auth.JWTSigningKey = []byte(k)
+	}
+	if err := c.auth.Validate(); err != nil {
+		problems = append(problems, err.Error())
+	}
+	c.tlsCert, c.tlsKey = s.get("SCIM_BRIDGE_TLS_CERT"), s.get("SCIM_BRIDGE_TLS_KEY")
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		problems = append(problems, "SCIM_BRIDGE_TLS_CERT and SCIM_BRIDGE_TLS_KEY must be set together")
+	}
+	return c, problems
+}

@@ -1,0 +1,74 @@
+package patch
+
+import (
+	"os"
+	"testing"
+)
+
+func seedTestdata(f *testing.F) {
+	for _, name := range testdataFiles(f) {
+		body, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(body)
+	}
+	for _, s := range []string{
+		patchBody(`{"op":"remove","path":"emails[type eq \"work\"].value"}`),
+		patchBody(`{"op":"replace","path":"emails[type eq \"work\" and primary eq true]","value":{"value":"x"}}`),
+		patchBody(`{"op":"add","path":"emails[not(type eq \"work\")].value","value":"x"}`),
+		patchBody(`{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":null}}`),
+		patchBody(`{"op":"add","path":"x509Certificates","value":[{"value":"AAAA"}]}`),
+		`{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"manager":[]}}]}`,
+		`{"operations":[{"op":"replace","value":{"emails":{"value":1},"name":[1]}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+}
+
+// FuzzNormalize checks that Normalize never panics, fails only with 400 SCIM errors, and produces bodies that
+// Parse reads and that normalise to themselves.
+func FuzzNormalize(f *testing.F) {
+	seedTestdata(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		norm, err := Normalize(body)
+		if err != nil {
+			scimType(t, err)
+			return
+		}
+		if _, err := Parse(norm); err != nil {
+			t.Fatalf("Parse(Normalize(%q)) = %v", body, err)
+		}
+		again, err := Normalize(norm)
+		if err != nil {
+			t.Fatalf("Normalize of normalised %s: %v", norm, err)
+		}
+		if string(again) != string(norm) {
+			t.Fatalf("Normalize is not idempotent:\n%s\n%s", norm, again)
+		}
+	})
+}
+
+// FuzzApply runs Normalize, Parse and apply (without Apply's recover, so that panics surface) on a fixed user.
+func FuzzApply(f *testing.F) {
+	seedTestdata(f)
+	res := decode(f, entraUser)
+	before := canonicalJSON(f, res)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		norm, err := Normalize(body)
+		if err != nil {
+			scimType(t, err)
+			return
+		}
+		ops, err := Parse(norm)
+		if err != nil {
+			t.Fatalf("Parse(Normalize(%q)) = %v", body, err)
+		}
+		if _, err := apply(res, ops); err != nil {
+			scimType(t, err)
+		}
+		if canonicalJSON(t, res) != before {
+			t.Fatalf("apply modified its input for %s", norm)
+		}
+	})
+}

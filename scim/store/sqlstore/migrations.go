@@ -1,0 +1,126 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// migration is one schema step. Steps are append-only: a released step is never edited or reordered, because
+// databases record steps by position (version = index + 1) and skip those already applied.
+type migration struct {
+	name  string
+	stmts []string
+}
+
+// migrations is the schema history. Types and syntax are chosen to run unchanged on Postgres, except that
+// Postgres needs `COLLATE "C"` on links.id for List's byte order (SQLite's default BINARY collation is byte order).
+var migrations = []migration{
+	{
+		name: "create links",
+		stmts: []string{
+			`CREATE TABLE links (
+				namespace       text    NOT NULL,
+				id              text    NOT NULL,
+				user_name       text    NOT NULL,
+				user_name_fold  text    NOT NULL,
+				external_id     text    NOT NULL DEFAULT '',
+				email           text    NOT NULL DEFAULT '',
+				email_fold      text    NOT NULL DEFAULT '',
+				extras          text,
+				deleted         integer NOT NULL DEFAULT 0,
+				version         bigint  NOT NULL,
+				created_ms      bigint  NOT NULL,
+				modified_ms     bigint  NOT NULL,
+				PRIMARY KEY (namespace, id)
+			)`,
+			// Tombstones keep their userName but must not block a different person from taking it.
+			`CREATE UNIQUE INDEX links_live_user_name ON links (namespace, user_name_fold) WHERE deleted = 0`,
+			`CREATE INDEX links_live_external_id ON links (namespace, external_id) WHERE deleted = 0`,
+			`CREATE INDEX links_live_email ON links (namespace, email_fold) WHERE deleted = 0`,
+		},
+	},
+}
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    integer PRIMARY KEY,
+	name       text    NOT NULL,
+	applied_ms bigint  NOT NULL
+)`
+
+// migrate applies the steps the database has not recorded yet, each in its own transaction, and returns how
+// many it applied. db must begin write transactions with a write lock (SQLite BEGIN IMMEDIATE), so that two
+// processes opening one new database cannot both apply a step.
+func migrate(ctx context.Context, db *sql.DB, steps []migration) (int, error) {
+	if _, err := db.ExecContext(ctx, createMigrationsTable); err != nil {
+		return 0, fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	var newest sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
+		return 0, fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	// A database migrated by a newer binary may hold columns or constraints this one would violate.
+	if newest.Int64 > int64(len(steps)) {
+		return 0, fmt.Errorf("migrate: database schema version %d is newer than this binary's %d",
+			newest.Int64, len(steps))
+	}
+	applied := 0
+	for i, m := range steps {
+		if int64(i+1) <= newest.Int64 {
+			continue
+		}
+		ok, err := applyStep(ctx, db, i+1, m)
+		if err != nil {
+			return applied, err
+		}
+		if ok {
+			applied++
+		}
+	}
+	return applied, nil
+}
+
+// applyStep runs one step unless another process recorded it since migrate looked.
+func applyStep(ctx context.Context, db *sql.DB, version int, m migration) (applied bool, err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("migrate %d (%s): begin: %w", version, m.name, err)
+	}
+	defer func() {
+		if err != nil {
+			if rbErr := rollback(tx); rbErr != nil {
+				err = errors.Join(err, rbErr)
+			}
+		}
+	}()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+		return false, fmt.Errorf("migrate %d (%s): check: %w", version, m.name, err)
+	}
+	if n > 0 {
+		return false, tx.Rollback()
+	}
+	for _, stmt := range m.stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return false, fmt.Errorf("migrate %d (%s): %w", version, m.name, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)`,
+		version, m.name, time.Now().UnixMilli()); err != nil {
+		return false, fmt.Errorf("migrate %d (%s): record: %w", version, m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate %d (%s): commit: %w", version, m.name, err)
+	}
+	return true, nil
+}
+
+// rollback ends a failed transaction; ErrTxDone means the driver already ended it.
+func rollback(tx *sql.Tx) error {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}

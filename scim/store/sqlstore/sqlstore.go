@@ -1,0 +1,327 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/scim-bridge/scim-bridge/scim/store"
+)
+
+// Store is a store.Store and store.Locker on one SQLite database, bound to one namespace.
+type Store struct {
+	ns string
+	// w has a single connection: SQLite allows one writer at a time, and queueing writers in the pool is
+	// cheaper and fairer than letting them spin on SQLITE_BUSY.
+	w *sql.DB
+	// r serves reads concurrently with the writer (WAL); it is w itself for an in-memory database.
+	r     *sql.DB
+	locks store.KeyedMutex
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Locker = (*Store)(nil)
+)
+
+// Open opens (creating if needed) the SQLite database at dsn, a file path or file: URI, or ":memory:", applies
+// pending migrations, and returns a store that sees only the links of namespace.
+func Open(ctx context.Context, dsn, namespace string) (*Store, error) {
+	// Errors never quote dsn: the Postgres store shares this contract and its DSN can carry a password.
+	if dsn == "" {
+		return nil, errors.New("sqlstore: open: empty dsn")
+	}
+	if namespace == "" {
+		return nil, errors.New("sqlstore: open: empty namespace")
+	}
+	w, err := openPool(ctx, withParams(dsn, writerParams), 1)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open: %w", redact(err, dsn))
+	}
+	if _, err := migrate(ctx, w, migrations); err != nil {
+		return nil, errors.Join(fmt.Errorf("sqlstore: open: %w", redact(err, dsn)), w.Close())
+	}
+	s := &Store{ns: namespace, w: w, r: w}
+	if !inMemory(dsn) {
+		if s.r, err = openPool(ctx, withParams(dsn, readerParams), max(4, runtime.GOMAXPROCS(0))); err != nil {
+			return nil, errors.Join(fmt.Errorf("sqlstore: open readers: %w", redact(err, dsn)), w.Close())
+		}
+	}
+	return s, nil
+}
+
+func openPool(ctx context.Context, dsn string, conns int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	// An in-memory database lives exactly as long as its connection, so connections are never recycled.
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
+}
+
+const columns = `id, user_name, external_id, email, extras, deleted, version, created_ms, modified_ms`
+
+// Create implements store.Store.
+func (s *Store) Create(ctx context.Context, l store.Link) (store.Link, error) {
+	if err := validate(l); err != nil {
+		return store.Link{}, fmt.Errorf("sqlstore: create: %w", err)
+	}
+	l.Extras = bytes.Clone(l.Extras)
+	l.Version = 1
+	l.Created = nowMillis()
+	l.Modified = l.Created
+	_, err := s.w.ExecContext(ctx, `INSERT INTO links (namespace, id, user_name, user_name_fold, external_id, email,
+		email_fold, extras, deleted, version, created_ms, modified_ms)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		s.ns, l.ID, l.UserName, store.Fold(l.UserName), l.ExternalID, l.Email, store.Fold(l.Email),
+		extrasArg(l.Extras), boolArg(l.Deleted), l.Version, l.Created.UnixMilli(), l.Modified.UnixMilli())
+	if err != nil {
+		return store.Link{}, fmt.Errorf("sqlstore: create %q: %w", l.ID, mapErr(err))
+	}
+	return l, nil
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, id string) (store.Link, error) {
+	l, err := scanLink(s.r.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE namespace = $1 AND id = $2`, s.ns, id))
+	if err != nil {
+		return store.Link{}, fmt.Errorf("sqlstore: get %q: %w", id, err)
+	}
+	return l, nil
+}
+
+// Lookup implements store.Store.
+func (s *Store) Lookup(ctx context.Context, by store.Index, value string) ([]store.Link, error) {
+	var column string
+	switch by {
+	case store.ByUserName:
+		column, value = "user_name_fold", store.Fold(value)
+	case store.ByExternalID:
+		column = "external_id"
+	case store.ByEmail:
+		column, value = "email_fold", store.Fold(value)
+	default:
+		return nil, fmt.Errorf("sqlstore: lookup: unknown index %v", by)
+	}
+	if value == "" {
+		// "" means "none" in these columns; nobody looks up the links that lack a value.
+		return []store.Link{}, nil
+	}
+	// "deleted = 0" is spelled exactly as in the partial indexes so both engines can use them.
+	links, err := s.query(ctx, `SELECT `+columns+` FROM links
+		WHERE namespace = $1 AND `+column+` = $2 AND deleted = 0 ORDER BY id`, s.ns, value)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: lookup by %v: %w", by, err)
+	}
+	return links, nil
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, id string, fn func(store.Link) (store.Link, error)) (_ store.Link, err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Link{}, fmt.Errorf("sqlstore: update %q: begin: %w", id, err)
+	}
+	defer func() {
+		if err != nil {
+			if rbErr := rollback(tx); rbErr != nil {
+				err = errors.Join(err, rbErr)
+			}
+		}
+	}()
+	cur, err := scanLink(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM links WHERE namespace = $1 AND id = $2`, s.ns, id))
+	if err != nil {
+		return store.Link{}, fmt.Errorf("sqlstore: update %q: %w", id, err)
+	}
+	next, err := fn(cur)
+	if err != nil {
+		return store.Link{}, err
+	}
+	if next.ID != id {
+		return store.Link{}, fmt.Errorf("sqlstore: update %q: fn changed the id to %q", id, next.ID)
+	}
+	if err := validate(next); err != nil {
+		return store.Link{}, fmt.Errorf("sqlstore: update %q: %w", id, err)
+	}
+	next.Extras = bytes.Clone(next.Extras)
+	next.Version = cur.Version + 1
+	next.Created = cur.Created
+	// Modified feeds Last-Modified and ETags, so it must move even when two updates share a millisecond.
+	next.Modified = nowMillis()
+	if !next.Modified.After(cur.Modified) {
+		next.Modified = cur.Modified.Add(time.Millisecond)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE links SET user_name = $3, user_name_fold = $4, external_id = $5,
+		email = $6, email_fold = $7, extras = $8, deleted = $9, version = $10, modified_ms = $11
+		WHERE namespace = $1 AND id = $2`,
+		s.ns, id, next.UserName, store.Fold(next.UserName), next.ExternalID, next.Email, store.Fold(next.Email),
+		extrasArg(next.Extras), boolArg(next.Deleted), next.Version, next.Modified.UnixMilli()); err != nil {
+		return store.Link{}, fmt.Errorf("sqlstore: update %q: %w", id, mapErr(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Link{}, fmt.Errorf("sqlstore: update %q: commit: %w", id, mapErr(err))
+	}
+	return next, nil
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM links WHERE namespace = $1 AND id = $2`, s.ns, id)
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete %q: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: delete %q: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: delete %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, afterID string, limit int) ([]store.Link, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("sqlstore: list: limit %d is not positive", limit)
+	}
+	links, err := s.query(ctx, `SELECT `+columns+` FROM links WHERE namespace = $1 AND id > $2 ORDER BY id LIMIT $3`,
+		s.ns, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list: %w", err)
+	}
+	return links, nil
+}
+
+// Ping implements store.Store. It checks both pools: writes and reads fail independently.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping readers: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Store. Later calls return the first call's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errR error
+		if s.r != s.w {
+			errR = s.r.Close()
+		}
+		if err := errors.Join(errR, s.w.Close()); err != nil {
+			s.closeErr = fmt.Errorf("sqlstore: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// Lock implements store.Locker within this process only; a store shared by replicas needs a database lock
+// (the Postgres store's advisory locks).
+func (s *Store) Lock(ctx context.Context, key string) (func(), error) {
+	return s.locks.Lock(ctx, key)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) ([]store.Link, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	links := []store.Link{}
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			return nil, err
+		}
+		links = append(links, l)
+	}
+	return links, rows.Err()
+}
+
+func scanLink(row interface{ Scan(...any) error }) (store.Link, error) {
+	var (
+		l                 store.Link
+		extras            sql.NullString
+		deleted           int64
+		created, modified int64
+	)
+	err := row.Scan(&l.ID, &l.UserName, &l.ExternalID, &l.Email, &extras, &deleted, &l.Version, &created, &modified)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Link{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Link{}, err
+	}
+	if extras.Valid {
+		l.Extras = []byte(extras.String)
+	}
+	l.Deleted = deleted != 0
+	l.Created = time.UnixMilli(created).UTC()
+	l.Modified = time.UnixMilli(modified).UTC()
+	return l, nil
+}
+
+func validate(l store.Link) error {
+	switch {
+	case l.ID == "":
+		return errors.New("empty id")
+	case l.UserName == "":
+		return errors.New("empty userName")
+	}
+	return nil
+}
+
+// nowMillis is the store's clock at the precision it keeps, without a monotonic reading, so that a Link
+// returned by a write compares equal to the same Link read back.
+func nowMillis() time.Time {
+	return time.UnixMilli(time.Now().UnixMilli()).UTC()
+}
+
+// extrasArg binds extras as text (Postgres text/jsonb, not a blob), keeping nil as NULL.
+func extrasArg(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+
+func boolArg(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// mapErr turns a unique-constraint violation (primary key or the live-userName index) into store.ErrConflict,
+// by the extended result code rather than the message text.
+func mapErr(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %w", store.ErrConflict, err)
+		}
+	}
+	return err
+}
