@@ -699,3 +699,97 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	})
 }
+
+func vendorWrites(e interface{ Log() []upstreamtest.Call }) []upstreamtest.Call {
+	var out []upstreamtest.Call
+	for _, c := range e.Log() {
+		if c.Op == upstreamtest.OpUpdate || c.Op == upstreamtest.OpDelete || c.Op == upstreamtest.OpCreate {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestOnlyTouchedAttributesReachTheVendor(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, target string) {
+		opts := scimtest.Options{Target: target}
+		if target == "thoughtindustries" {
+			// Thought Industries has no title field: route it to a custom field, as a deployment would.
+			opts.Settings = map[string]string{"SCIM_BRIDGE_TI_CUSTOM_FIELDS": "title=job_title"}
+		}
+		b := scimtest.Start(t, opts)
+		body := scimtest.User("touch@example.com", "Touch", "Me")
+		body["title"] = "Before"
+		r := b.Do(t, "POST", "/Users", body)
+		assertStatus(t, r, http.StatusCreated)
+		id := str(r.Body, "id")
+		patch := func(ops string) {
+			t.Helper()
+			assertStatus(t, b.Do(t, "PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":`+ops+`}`), http.StatusOK)
+		}
+
+		before := len(vendorWrites(b.Emu))
+		patch(`[{"op":"replace","path":"displayName","value":"Only Kept By The Bridge"}]`)
+		patch(`[{"op":"replace","value":{"id":"` + id + `","userName":"touch@example.com","active":true}}]`)
+		if n := len(vendorWrites(b.Emu)); n != before {
+			t.Errorf("%d vendor writes for changes the vendor does not hold or that change nothing", n-before)
+		}
+
+		patch(`[{"op":"replace","path":"title","value":"After"}]`)
+		writes := vendorWrites(b.Emu)[before:]
+		if len(writes) == 0 {
+			t.Fatal("title change not sent to the vendor")
+		}
+		if target == "trainual" {
+			// Trainual takes partial updates: the PATCH carries the changed field alone.
+			last := string(writes[len(writes)-1].Body)
+			if !strings.Contains(last, `"title"`) || strings.Contains(last, "first_name") || strings.Contains(last, "email") {
+				t.Errorf("PATCH body %s carries more than the title", last)
+			}
+		}
+		titleKey := adapters.AttrTitle
+		if target == "thoughtindustries" {
+			titleKey = "job_title" // the emulator shows custom fields under their vendor key
+		}
+		u, _ := b.Emu.User(id)
+		if u.Attrs[titleKey] != "After" || u.GivenName != "Touch" || u.FamilyName != "Me" || u.Email != "touch@example.com" || !u.Active {
+			t.Errorf("vendor user after a title change: %+v", u)
+		}
+	})
+}
+
+func TestUserNameChangeReachesTheVendor(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, target string) {
+		b := scimtest.Start(t, scimtest.Options{Target: target})
+		id := create(t, b, "old.name@example.com")
+		create(t, b, "taken@example.com")
+		r := b.Do(t, "PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"userName","value":"new.name@example.com"}]}`)
+		assertStatus(t, r, http.StatusOK)
+		if u, _ := b.Emu.User(id); u.Email != "new.name@example.com" || str(r.Body, "userName") != "new.name@example.com" {
+			t.Errorf("vendor email %q, response userName %q", u.Email, str(r.Body, "userName"))
+		}
+		f := b.Do(t, "GET", "/Users?filter="+urlQuery(`userName eq "new.name@example.com"`), nil)
+		if f.Body["totalResults"] != float64(1) {
+			t.Errorf("renamed user not found by its new userName: %s", f.Raw)
+		}
+		r = b.Do(t, "PATCH", "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"userName","value":"TAKEN@example.com"}]}`)
+		assertSCIMError(t, r, http.StatusConflict, "uniqueness")
+		if u, _ := b.Emu.User(id); u.Email != "new.name@example.com" {
+			t.Errorf("a refused rename reached the vendor: %q", u.Email)
+		}
+	})
+}
+
+func TestVendorRefusingANonEmailUserNameIsACleanError(t *testing.T) {
+	b := scimtest.Start(t, scimtest.Options{Target: "trainual"})
+	strict, ok := b.Emu.(interface{ SetStrictEmail(bool) })
+	if !ok {
+		t.Fatal("the Trainual emulator lost SetStrictEmail")
+	}
+	strict.SetStrictEmail(true)
+	r := b.Do(t, "POST", "/Users", scimtest.User("Test_User_00aa00aa", "T", "U"))
+	assertSCIMError(t, r, http.StatusBadRequest, "invalidValue")
+	if b.Emu.Users() != 0 {
+		t.Errorf("%d vendor accounts after a refused create", b.Emu.Users())
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/thoughtindustries"
+	"github.com/scim-bridge/scim-bridge/adapters/thoughtindustries/titest"
 	"github.com/scim-bridge/scim-bridge/adapters/trainual"
 	"github.com/scim-bridge/scim-bridge/adapters/trainual/trainualtest"
 	"github.com/scim-bridge/scim-bridge/adapters/upstreamtest"
@@ -37,6 +39,12 @@ var all = map[string]Target{
 		Settings: trainual.Settings,
 		Open:     trainual.Open,
 		Emulator: func(key string) Emulator { return trainualtest.New(key) },
+	},
+	"thoughtindustries": {
+		Name:     "thoughtindustries",
+		Settings: thoughtindustries.Settings,
+		Open:     thoughtindustries.Open,
+		Emulator: func(key string) Emulator { return titest.New(key) },
 	},
 }
 

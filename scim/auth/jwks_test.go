@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,7 +88,9 @@ func TestExternalJWTUnknownKidRefetchIsRateLimited(t *testing.T) {
 }
 
 func TestExternalJWTClaimsAndAlgorithms(t *testing.T) {
-	srv := newJWKSServer(t, rsaJWK("rsa1", &testRSAKey().PublicKey), ecJWK("ec1", &testECKey().PublicKey))
+	anyRSAAlg := rsaJWK("rsa1", &testRSAKey().PublicKey)
+	anyRSAAlg.Alg = "" // Entra's keys carry no alg, so RS* and PS* both apply
+	srv := newJWKSServer(t, anyRSAAlg, rsaJWK("rs256-only", &testRSAKey2().PublicKey), ecJWK("ec1", &testECKey().PublicKey))
 	clock := newFakeClock()
 	a := newTestAuth(t, externalConfig(srv.URL), clock, nil)
 	h := a.Middleware(echoPrincipal)
@@ -121,9 +124,11 @@ func TestExternalJWTClaimsAndAlgorithms(t *testing.T) {
 		{name: "HS256 with the raw modulus as secret is refused", token: sign(t, jwt.SigningMethodHS256, testRSAKey().N.Bytes(), "rsa1", extClaims(now))},
 		{name: "alg none is refused", token: unsignedToken("rsa1", extClaims(now))},
 		{name: "a token signed by another key under a known kid is refused", token: sign(t, jwt.SigningMethodRS256, testRSAKey2(), "rsa1", extClaims(now))},
+		{name: "a token signed by a key of the set under another key's kid is refused", token: sign(t, jwt.SigningMethodRS256, testRSAKey(), "rs256-only", extClaims(now))},
+		{name: "a PS256 token for a key whose JWK says RS256 is refused", token: sign(t, jwt.SigningMethodPS256, testRSAKey2(), "rs256-only", extClaims(now))},
 		{name: "an ES256 token naming the RSA key's kid is refused", token: sign(t, jwt.SigningMethodES256, testECKey(), "rsa1", extClaims(now))},
 		{name: "a tampered signature is refused", token: tamper(rs(extClaims(now)))},
-		{name: "a token without kid is refused when the key set has several keys", token: sign(t, jwt.SigningMethodRS256, testRSAKey(), "", extClaims(now))},
+		{name: "a token without kid is refused when several keys suit its alg", token: sign(t, jwt.SigningMethodRS256, testRSAKey(), "", extClaims(now))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,4 +267,31 @@ func TestOwnAndExternalTokensTogether(t *testing.T) {
 	// The bridge's HMAC key must not verify a token routed to the JWKS, even one with the external claims.
 	forged := sign(t, jwt.SigningMethodHS256, hmacKey, "rsa1", extClaims(clock.now()))
 	checkSCIMError(t, serve(h, request("Bearer "+forged)), http.StatusUnauthorized)
+}
+
+func TestConcurrentRequestsWithANewKidShareOneRefetch(t *testing.T) {
+	srv := newJWKSServer(t, rsaJWK("old", &testRSAKey().PublicKey))
+	clock := newFakeClock()
+	a := newTestAuth(t, externalConfig(srv.URL), clock, nil)
+	h := a.Middleware(echoPrincipal)
+	srv.serve(rsaJWK("new", &testRSAKey2().PublicKey))
+	clock.advance(jwksMinRefetch)
+	token := sign(t, jwt.SigningMethodRS256, testRSAKey2(), "new", extClaims(clock.now()))
+
+	const n = 20
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { codes <- serve(h, request("Bearer "+token)).Code })
+	}
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != http.StatusOK {
+			t.Errorf("status = %d, want 200 for every request once the key set is refetched", code)
+		}
+	}
+	if got := srv.hits.Load(); got != 2 {
+		t.Errorf("JWKS hits = %d, want 2: the initial fetch and one shared refetch", got)
+	}
 }

@@ -26,7 +26,7 @@ var attrPaths = []string{
 	adapters.AttrCostCenter,
 	adapters.AttrOrganization,
 	adapters.AttrDivision,
-	adapters.EnterpriseURN + ":manager",
+	adapters.EnterpriseURN + ":manager.value",
 }
 
 // desired is the vendor user a SCIM resource asks for. Missing core fields stay empty; callers decide whether
@@ -67,40 +67,39 @@ func hasValue(res map[string]any, path string) bool {
 	return ok && v != nil
 }
 
-// diff is the Change that turns the vendor's current user into want. Core fields the resource does not carry
-// are left alone (a vendor may require them); optional attributes the vendor holds are cleared when absent.
-func diff(cur adapters.User, want adapters.User, res map[string]any) adapters.Change {
+// diff is the Change that carries what the IdP changed, from the resource it saw (old, which already shows the
+// vendor's own edits) to the one it wants (res), to the vendor user v. Core fields the resource does not carry are
+// left alone (a vendor may require them). Optional attributes go only where the vendor holds them (the keys of
+// v.Attrs) and only when the IdP changed them, so a vendor value the IdP never wrote (a language set in the
+// vendor's UI, a custom field) is never cleared as a side effect.
+func diff(v adapters.User, old, res map[string]any) adapters.Change {
+	want, was := desired(res), desired(old)
 	var ch adapters.Change
-	if hasValue(res, "userName") && want.Email != cur.Email {
+	if hasValue(res, "userName") && want.Email != v.Email {
 		ch.Email = adapters.Ptr(want.Email)
 	}
-	if hasValue(res, "name.givenName") && want.GivenName != cur.GivenName {
+	if hasValue(res, "name.givenName") && want.GivenName != v.GivenName {
 		ch.GivenName = adapters.Ptr(want.GivenName)
 	}
-	if hasValue(res, "name.familyName") && want.FamilyName != cur.FamilyName {
+	if hasValue(res, "name.familyName") && want.FamilyName != v.FamilyName {
 		ch.FamilyName = adapters.Ptr(want.FamilyName)
 	}
-	if hasValue(res, "active") && want.Active != cur.Active {
+	if hasValue(res, "active") && want.Active != v.Active {
 		ch.Active = adapters.Ptr(want.Active)
 	}
-	for k, v := range cur.Attrs {
-		w, ok := want.Attrs[k]
-		if w == v {
+	for k, cur := range v.Attrs {
+		w := want.Attrs[k]
+		if w == was.Attrs[k] || w == cur {
 			continue
 		}
 		if ch.Attrs == nil {
 			ch.Attrs = map[string]*string{}
 		}
-		if !ok || w == "" {
-			if v != "" {
-				ch.Attrs[k] = nil
-			}
-			continue
+		if w == "" {
+			ch.Attrs[k] = nil
+		} else {
+			ch.Attrs[k] = adapters.Ptr(w)
 		}
-		ch.Attrs[k] = adapters.Ptr(w)
-	}
-	if len(ch.Attrs) == 0 {
-		ch.Attrs = nil
 	}
 	return ch
 }

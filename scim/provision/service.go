@@ -171,6 +171,8 @@ func (s *Service) adoptAndUpdate(ctx context.Context, v adapters.User, res map[s
 	defer unlock()
 	userName := getString(res, "userName")
 
+	// What the IdP is taken to have seen: the vendor's values for a new link, the known resource for a known one.
+	old := render(adopted(v), v)
 	l, err := s.store.Get(ctx, v.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -184,14 +186,16 @@ func (s *Service) adoptAndUpdate(ctx context.Context, v adapters.User, res map[s
 		return Resource{}, err
 	case !l.Deleted && !strings.EqualFold(l.UserName, userName):
 		return Resource{}, uniqueness("The vendor account with this email is linked to another userName.")
+	default:
+		old = render(decodeLinkData(l.Extras), v)
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "linked existing vendor account", slog.String("id", v.ID))
-	return s.write(ctx, l, v, res, true)
+	return s.write(ctx, l, v, old, res, true)
 }
 
-// write pushes the difference between v and res to the vendor and stores res as the IdP's copy.
-func (s *Service) write(ctx context.Context, l store.Link, v adapters.User, res map[string]any, revive bool) (Resource, error) {
-	ch := diff(v, desired(res), res)
+// write pushes what changed from old to res to the vendor and stores res as the IdP's copy.
+func (s *Service) write(ctx context.Context, l store.Link, v adapters.User, old, res map[string]any, revive bool) (Resource, error) {
+	ch := diff(v, old, res)
 	if !ch.IsZero() {
 		var err error
 		if v, err = s.up.Update(ctx, l.ID, ch); err != nil {
@@ -355,7 +359,7 @@ func (s *Service) update(ctx context.Context, id, ifMatch string, fn func(cur ma
 			}
 		}
 	}
-	return s.write(ctx, l, v, next, false)
+	return s.write(ctx, l, v, cur, next, false)
 }
 
 // DeleteMode says what a SCIM DELETE does upstream.

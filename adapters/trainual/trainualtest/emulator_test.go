@@ -274,3 +274,39 @@ func TestALostCreateResponseIsAppliedAndCut(t *testing.T) {
 		t.Errorf("the dropped create was not applied")
 	}
 }
+
+func TestStrictEmailIsOffByDefaultAndRefusesWhenOn(t *testing.T) {
+	e := New("k")
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	post := func(email string) int {
+		req, _ := http.NewRequest("POST", e.BaseURL(srv.URL)+"/users",
+			strings.NewReader(`{"email":"`+email+`","first_name":"A","last_name":"B"}`))
+		req.Header.Set("Authorization", "Bearer k")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := post("OMalley"); s != http.StatusCreated {
+		t.Errorf("non-email accepted by default: %d, want 201 (the seed documents no format check)", s)
+	}
+	e.SetStrictEmail(true)
+	if s := post("NoAtSign"); s != http.StatusUnprocessableEntity {
+		t.Errorf("strict: %d, want 422", s)
+	}
+	// A PATCH that changes the email goes through the same check under the emulator's lock.
+	req, _ := http.NewRequest("PATCH", e.BaseURL(srv.URL)+"/users/101", strings.NewReader(`{"email":"still-no-at"}`))
+	req.Header.Set("Authorization", "Bearer k")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("strict PATCH: %d, want 422", resp.StatusCode)
+	}
+}

@@ -77,6 +77,8 @@ func TestParseReport(t *testing.T) {
 			Context: "GET http://127.0.0.1:8080/scim/v2/Users/?filter=DisplayName+eq+%22BobIsAmazing%22 -> 400 bad"},
 		{Item: "Get Schemas", Check: CheckRequest, Detail: "Error: connect ECONNREFUSED 127.0.0.1:8080",
 			Context: "GET http://127.0.0.1:8080/scim/v2/Schemas"},
+		{Item: "patch user1", Check: CheckRequest, Detail: "ESOCKETTIMEDOUT",
+			Context: "PATCH http://127.0.0.1:8080/scim/v2/Users/101"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d outcomes %+v, want %d", len(got), got, len(want))

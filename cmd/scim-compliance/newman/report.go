@@ -61,10 +61,15 @@ type execution struct {
 type errorJSON struct {
 	Name    string `json:"name"`
 	Message string `json:"message"`
+	// Code is all a request error carries when the request timed out: {"code":"ESOCKETTIMEDOUT","connect":false}.
+	Code string `json:"code"`
 }
 
 func (e *errorJSON) String() string {
 	msg, _, _ := strings.Cut(e.Message, "\n")
+	if msg == "" {
+		msg = e.Code
+	}
 	if e.Name == "" {
 		return msg
 	}
