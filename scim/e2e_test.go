@@ -781,15 +781,17 @@ func TestUserNameChangeReachesTheVendor(t *testing.T) {
 }
 
 func TestVendorRefusingANonEmailUserNameIsACleanError(t *testing.T) {
-	b := scimtest.Start(t, scimtest.Options{Target: "trainual"})
-	strict, ok := b.Emu.(interface{ SetStrictEmail(bool) })
-	if !ok {
-		t.Fatal("the Trainual emulator lost SetStrictEmail")
-	}
-	strict.SetStrictEmail(true)
-	r := b.Do(t, "POST", "/Users", scimtest.User("Test_User_00aa00aa", "T", "U"))
-	assertSCIMError(t, r, http.StatusBadRequest, "invalidValue")
-	if b.Emu.Users() != 0 {
-		t.Errorf("%d vendor accounts after a refused create", b.Emu.Users())
-	}
+	forEachTarget(t, func(t *testing.T, target string) {
+		b := scimtest.Start(t, scimtest.Options{Target: target})
+		strict, ok := b.Emu.(interface{ SetStrictEmail(bool) })
+		if !ok {
+			t.Fatal("the emulator lost SetStrictEmail")
+		}
+		strict.SetStrictEmail(true)
+		r := b.Do(t, "POST", "/Users", scimtest.User("Test_User_00aa00aa", "T", "U"))
+		assertSCIMError(t, r, http.StatusBadRequest, "invalidValue")
+		if b.Emu.Users() != 0 {
+			t.Errorf("%d vendor accounts after a refused create", b.Emu.Users())
+		}
+	})
 }
