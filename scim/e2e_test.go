@@ -795,3 +795,51 @@ func TestVendorRefusingANonEmailUserNameIsACleanError(t *testing.T) {
 		}
 	})
 }
+
+func TestMicrosoftCollectionQuirks(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, target string) {
+		b := scimtest.Start(t, scimtest.Options{Target: target})
+		for _, u := range []string{"OMalley", "emp1", "emp2"} {
+			body := scimtest.User(u, "Darl", "Employee")
+			body["externalId"] = "same-external-id" // the collection reuses it: externalId is not unique
+			assertStatus(t, b.Do(t, "POST", "/users", body), http.StatusCreated)
+		}
+		for _, tc := range []struct {
+			name, path string
+			want       int
+		}{
+			{"lower-case path and trailing slash", "/users/?filter=" + urlQuery(`userName eq "OMalley"`), 1},
+			{"unquoted value", "/Users?filter=" + urlQuery(`userName sw O`), 1},
+			{"unquoted date", "/Users?filter=" + urlQuery(`meta.Created gt 2015-10-10T14:38:21.8617979-07:00`), 3},
+			{"shared externalId", "/Users?filter=" + urlQuery(`externalId eq "same-external-id"`), 3},
+			{"emails.Value co", "/Users?filter=" + urlQuery(`name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co emp)`), 2},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := b.Do(t, "GET", tc.path, nil)
+				assertStatus(t, r, http.StatusOK)
+				if r.Body["totalResults"] != float64(tc.want) {
+					t.Errorf("totalResults %v, want %d: %s", r.Body["totalResults"], tc.want, r.Raw)
+				}
+			})
+		}
+		t.Run("POST /Users/.search", func(t *testing.T) {
+			r := b.Do(t, "POST", "/Users/.search", map[string]any{
+				"schemas":    []string{"urn:ietf:params:scim:api:messages:2.0:SearchRequest"},
+				"filter":     `externalId eq "same-external-id"`,
+				"attributes": []string{"userName"},
+				"startIndex": 2,
+				"count":      1,
+			})
+			assertStatus(t, r, http.StatusOK)
+			res, _ := r.Body["Resources"].([]any)
+			if r.Body["totalResults"] != float64(3) || len(res) != 1 || r.Body["itemsPerPage"] != float64(1) || r.Body["startIndex"] != float64(2) {
+				t.Fatalf(".search: %s", r.Raw)
+			}
+			if _, has := res[0].(map[string]any)["name"]; has {
+				t.Errorf("attributes not applied: %s", r.Raw)
+			}
+			assertSCIMError(t, b.Do(t, "POST", "/Users/.search", `{"filter":"userName eq \"x\""}`), 400, "invalidSyntax")
+			assertSCIMError(t, b.Do(t, "POST", "/Users/.search", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"bogus eq"}`), 400, "invalidFilter")
+		})
+	})
+}

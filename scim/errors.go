@@ -135,7 +135,12 @@ func (c *conn) fail(r *http.Request, err error) error {
 	reqID := requestIDFrom(r.Context())
 	e := mapError(err, c.target, reqID)
 	level := slog.LevelInfo
-	if e.Status >= 500 {
+	switch {
+	case r.Context().Err() != nil:
+		// The IdP hung up (or its deadline passed): not the bridge's failure, and nobody reads the answer; the
+		// access log line still records it.
+		level = slog.LevelInfo
+	case e.Status >= 500:
 		level = slog.LevelError
 	}
 	c.log.LogAttrs(r.Context(), level, "request failed", slog.String("request_id", reqID),
