@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -183,10 +184,7 @@ func humanBytes(n int64) string {
 	return itoa(n) + " bytes"
 }
 
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
