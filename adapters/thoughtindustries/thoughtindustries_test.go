@@ -31,24 +31,6 @@ const suiteFields = "title=title,department=department,employeeNumber=employeeNu
 
 var suiteKeys = []string{"title", "department", "employeeNumber", "costCenter", "organization", "division"}
 
-// syncBuffer is a log sink safe for the adapter's concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // seenRequest is what reached the server, before the emulator strips anything.
 type seenRequest struct {
 	method, path, rawQuery, header string
@@ -60,7 +42,7 @@ type rig struct {
 	a    adapters.Adapter
 	em   *titest.Emulator
 	srv  *httptest.Server
-	logs *syncBuffer
+	logs *upstreamtest.LogBuffer
 
 	mu   sync.Mutex
 	seen []seenRequest
@@ -70,11 +52,11 @@ type rig struct {
 
 type settings map[string]string
 
-func newRig(t testing.TB, s settings, logs *syncBuffer) *rig {
+func newRig(t testing.TB, s settings, logs *upstreamtest.LogBuffer) *rig {
 	t.Helper()
 	rg := &rig{em: titest.New(apiKey), logs: logs}
 	if rg.logs == nil {
-		rg.logs = &syncBuffer{}
+		rg.logs = &upstreamtest.LogBuffer{}
 	}
 	rg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -158,7 +140,7 @@ func TestConformanceInDeactivateMode(t *testing.T) {
 }
 
 func conformance(deletes bool) adaptertest.Harness {
-	logs := &syncBuffer{}
+	logs := &upstreamtest.LogBuffer{}
 	mode := "deactivate"
 	if deletes {
 		mode = "delete"

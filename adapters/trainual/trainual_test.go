@@ -23,24 +23,6 @@ import (
 
 const testKey = "trn-live-9f8e7d6c5b4a"
 
-// lockedBuffer collects what every adapter of a test logs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func settings(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 // open builds an adapter for a server whose API lives at baseURL.
@@ -80,7 +62,7 @@ func setup(t testing.TB, logs io.Writer, wrap func(http.Handler) http.Handler) (
 }
 
 func TestConformance(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &upstreamtest.LogBuffer{}
 	adaptertest.Run(t, adaptertest.Harness{
 		New: func(t *testing.T) (adapters.Adapter, upstreamtest.Emulator) {
 			return setup(t, logs, nil)
@@ -337,7 +319,7 @@ func TestVendorAnomaliesAreReportedNotHidden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			logs := &lockedBuffer{}
+			logs := &upstreamtest.LogBuffer{}
 			em := trainualtest.New(testKey)
 			a := open(t, serve(t, c.wrap(em)), testKey, logs)
 			seed := user(1)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scim-bridge/scim-bridge/adapters/upstreamtest"
 )
 
 const limitsToken = "limits-test-token-4e1f0a9b7c"
@@ -21,7 +23,7 @@ const limitsToken = "limits-test-token-4e1f0a9b7c"
 func startLimitsSandbox(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr upstreamtest.LogBuffer
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {

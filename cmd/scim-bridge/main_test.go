@@ -9,9 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/scim-bridge/scim-bridge/adapters/upstreamtest"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -98,29 +99,11 @@ func TestSecretFromFileAndFlags(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestSandboxServesAndPrintsWhatAUserNeeds(t *testing.T) {
 	for _, target := range []string{"trainual", "thoughtindustries"} {
 		t.Run(target, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
-			var stdout, stderr syncBuffer
+			var stdout, stderr upstreamtest.LogBuffer
 			addrc := make(chan string, 1)
 			done := make(chan error, 1)
 			go func() {

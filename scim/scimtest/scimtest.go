@@ -21,6 +21,7 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/adapters"
 	"github.com/scim-bridge/scim-bridge/adapters/targets"
+	"github.com/scim-bridge/scim-bridge/adapters/upstreamtest"
 	"github.com/scim-bridge/scim-bridge/scim"
 	"github.com/scim-bridge/scim-bridge/scim/auth"
 	"github.com/scim-bridge/scim-bridge/scim/provision"
@@ -57,26 +58,9 @@ type Bridge struct {
 	Target  string
 	Service *provision.Service
 	Client  *http.Client
-	logs    *syncBuffer
+	logs    *upstreamtest.LogBuffer
 	srv     *httptest.Server
 	closeFn func()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Start runs a bridge for the test; it is stopped by t.Cleanup (or earlier by Close).
@@ -89,7 +73,7 @@ func Start(t testing.TB, o Options) *Bridge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &Bridge{Target: tg.Name, logs: &syncBuffer{}, DBPath: o.DBPath, Emu: o.Emulator}
+	b := &Bridge{Target: tg.Name, logs: &upstreamtest.LogBuffer{}, DBPath: o.DBPath, Emu: o.Emulator}
 	var emuSrv *httptest.Server
 	if b.Emu == nil {
 		b.Emu = tg.Emulator(APIKey)
