@@ -20,14 +20,29 @@ import (
 // listing, cached for ListTTL. startIndex counts from 1; count < 0 means "all".
 func (s *Service) Query(ctx context.Context, f *filter.Filter, startIndex, count int) ([]Resource, int, error) {
 	var all []Resource
-	var err error
 	if attr, value, ok := lookupOf(f); ok {
-		all, err = s.lookup(ctx, attr, value)
+		var err error
+		if all, err = s.lookup(ctx, attr, value); err != nil {
+			return nil, 0, err
+		}
 	} else {
-		all, err = s.scan(ctx)
-	}
-	if err != nil {
-		return nil, 0, err
+		entries, err := s.scan(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		if f == nil {
+			// A plain list (Okta's paged import) renders only the page asked for, not every user on every page.
+			page := pageOf(entries, startIndex, count)
+			out := make([]Resource, len(page))
+			for i, e := range page {
+				out[i] = e.resource()
+			}
+			return out, len(entries), nil
+		}
+		all = make([]Resource, len(entries))
+		for i, e := range entries {
+			all[i] = e.resource()
+		}
 	}
 	if f != nil {
 		kept := all[:0]
@@ -38,18 +53,20 @@ func (s *Service) Query(ctx context.Context, f *filter.Filter, startIndex, count
 		}
 		all = kept
 	}
-	total := len(all)
-	if startIndex < 1 {
-		startIndex = 1
-	}
-	if startIndex > total {
-		return []Resource{}, total, nil
+	return pageOf(all, startIndex, count), len(all), nil
+}
+
+// pageOf slices one page; startIndex counts from 1, count < 0 means "the rest".
+func pageOf[T any](all []T, startIndex, count int) []T {
+	startIndex = max(startIndex, 1)
+	if startIndex > len(all) {
+		return []T{}
 	}
 	page := all[startIndex-1:]
 	if count >= 0 && count < len(page) {
 		page = page[:count]
 	}
-	return page, total, nil
+	return page
 }
 
 func lookupOf(f *filter.Filter) (string, string, bool) {
@@ -169,8 +186,29 @@ func (s *Service) link(ctx context.Context, v adapters.User) (*Resource, error) 
 	return &r, nil
 }
 
-// scan renders every vendor user that is not tombstoned, in the vendor's order.
-func (s *Service) scan(ctx context.Context) ([]Resource, error) {
+// scanEntry is a vendor user from the listing and its link, if any, rendered only when needed.
+type scanEntry struct {
+	v adapters.User
+	l *store.Link
+}
+
+func (e scanEntry) resource() Resource {
+	v := e.v
+	if e.l == nil {
+		return Resource{ID: v.ID, Attrs: render(adopted(v), v), Created: v.Created, Modified: v.Updated}
+	}
+	d := decodeLinkData(e.l.Extras)
+	if v.Partial {
+		// Keep what the listing does not carry from what the bridge last saw.
+		seen := d.Seen.user(v.ID)
+		seen.Email, seen.GivenName, seen.FamilyName = v.Email, v.GivenName, v.FamilyName
+		v = seen
+	}
+	return resourceOf(*e.l, d, v)
+}
+
+// scan lists every vendor user that is not tombstoned, in the vendor's order.
+func (s *Service) scan(ctx context.Context) ([]scanEntry, error) {
 	users, err := s.snap.get(ctx, s.listTTL, s.up)
 	if err != nil {
 		return nil, err
@@ -190,25 +228,16 @@ func (s *Service) scan(ctx context.Context) ([]Resource, error) {
 		}
 		after = batch[len(batch)-1].ID
 	}
-	out := make([]Resource, 0, len(users))
+	out := make([]scanEntry, 0, len(users))
 	for _, v := range users {
-		l, ok := links[v.ID]
-		switch {
-		case ok && l.Deleted:
-			continue
-		case ok:
-			d := decodeLinkData(l.Extras)
-			if v.Partial {
-				// Keep what the listing does not carry from what the bridge last saw.
-				seen := d.Seen.user(v.ID)
-				seen.Email, seen.GivenName, seen.FamilyName = v.Email, v.GivenName, v.FamilyName
-				v = seen
+		e := scanEntry{v: v}
+		if l, ok := links[v.ID]; ok {
+			if l.Deleted {
+				continue
 			}
-			out = append(out, resourceOf(l, d, v))
-		default:
-			d := adopted(v)
-			out = append(out, Resource{ID: v.ID, Attrs: render(d, v), Created: v.Created, Modified: v.Updated})
+			e.l = &l
 		}
+		out = append(out, e)
 	}
 	return out, nil
 }

@@ -47,6 +47,10 @@ type Options struct {
 	Auth *auth.Config
 	// Policy replaces the fast test retry policy.
 	Policy *adapters.RetryPolicy
+	// PublicURL is passed to scim.Config.PublicURL.
+	PublicURL string
+	// ListTTL is passed to provision.Options.ListTTL (0: its default).
+	ListTTL time.Duration
 }
 
 // Bridge is a running bridge.
@@ -107,7 +111,7 @@ func Start(t testing.TB, o Options) *Bridge {
 		t.Fatal(err)
 	}
 	svc, err := provision.New(provision.Options{Target: tg.Name, Store: st, Locker: st,
-		Adapter: adapters.Retrying(raw, policy), Logger: log})
+		Adapter: adapters.Retrying(raw, policy), Logger: log, ListTTL: o.ListTTL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +125,7 @@ func Start(t testing.TB, o Options) *Bridge {
 		t.Fatal(err)
 	}
 	h, err := scim.NewHandler(scim.Options{
-		Connections: []scim.Connection{{Name: tg.Name, Service: svc, Auth: authn, Config: scim.Config{BasePath: "/scim/v2"}}},
+		Connections: []scim.Connection{{Name: tg.Name, Service: svc, Auth: authn, Config: scim.Config{BasePath: "/scim/v2", PublicURL: o.PublicURL}}},
 		Logger:      log,
 		Registry:    prometheus.NewRegistry(),
 	})
