@@ -51,9 +51,6 @@ func (u *users) Create(r *http.Request, attrs elimity.ResourceAttributes) (elimi
 }
 
 func (u *users) Get(r *http.Request, id string) (elimity.Resource, error) {
-	if id == "" {
-		return elimity.Resource{}, u.c.fail(r, errNoID)
-	}
 	res, err := u.c.Service.Get(r.Context(), id)
 	if err != nil {
 		return elimity.Resource{}, u.c.fail(r, err)

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	scimerrors "github.com/elimity-com/scim/errors"
-
 	"github.com/scim-bridge/scim-bridge/scim/filter"
 	"github.com/scim-bridge/scim-bridge/scim/patch"
 	"github.com/scim-bridge/scim-bridge/scim/provision"
@@ -25,10 +23,8 @@ const (
 	schemaSearch     = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 )
 
-var (
-	errNoID    = scimerrors.ScimError{Status: http.StatusNotFound, Detail: "A user id is required."}
-	errNoPatch = errors.New("scim: PATCH operations missing from the request context")
-)
+// errNoPatch would mean a PATCH reached the handler without passing our pre-processing: a wiring bug.
+var errNoPatch = errors.New("scim: PATCH operations missing from the request context")
 
 type patchOpsKey struct{}
 type queryKey struct{}
