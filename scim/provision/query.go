@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -172,8 +171,7 @@ func (s *Service) link(ctx context.Context, v adapters.User) (*Resource, error) 
 	if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	d := adopted(v)
-	l, err = s.store.Create(ctx, store.Link{ID: v.ID, UserName: v.Email, Email: v.Email, Extras: d.encode()})
+	l, err = s.linkAdopted(ctx, v)
 	if errors.Is(err, store.ErrConflict) {
 		// Its email is another link's userName: that link is the answer the index already gave, so show nothing.
 		return nil, nil
@@ -181,8 +179,7 @@ func (s *Service) link(ctx context.Context, v adapters.User) (*Resource, error) 
 	if err != nil {
 		return nil, err
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "linked existing vendor account", slogID(v.ID))
-	r := resourceOf(l, d, v)
+	r := resourceOf(l, decodeLinkData(l.Extras), v)
 	return &r, nil
 }
 

@@ -256,8 +256,7 @@ func (s *Service) current(ctx context.Context, id string) (store.Link, adapters.
 	if err == nil {
 		return l, v, nil
 	}
-	d := adopted(v)
-	l, err = s.store.Create(ctx, store.Link{ID: v.ID, UserName: v.Email, Email: v.Email, Extras: d.encode()})
+	l, err = s.linkAdopted(ctx, v)
 	if errors.Is(err, store.ErrConflict) {
 		// Linked by a parallel request meanwhile, or its email is the userName of another link.
 		if l, err = s.store.Get(ctx, id); err == nil && !l.Deleted {
@@ -266,6 +265,16 @@ func (s *Service) current(ctx context.Context, id string) (store.Link, adapters.
 		return store.Link{}, adapters.User{}, uniqueness("The vendor account's email is the userName of another user.")
 	}
 	return l, v, err
+}
+
+// linkAdopted records a link for a vendor account no IdP has written yet (made in the vendor's UI), its SCIM view
+// taken from the vendor. store.ErrConflict when the id is linked already or its email is another link's userName.
+func (s *Service) linkAdopted(ctx context.Context, v adapters.User) (store.Link, error) {
+	l, err := s.store.Create(ctx, store.Link{ID: v.ID, UserName: v.Email, Email: v.Email, Extras: adopted(v).encode()})
+	if err == nil {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "linked existing vendor account", slogID(v.ID))
+	}
+	return l, err
 }
 
 // Get returns one user with the vendor's current values.
