@@ -28,6 +28,10 @@ type Adapter interface {
 	Update(ctx context.Context, id string, ch Change) (User, error)
 	// List returns one page of users in the vendor's order.
 	List(ctx context.Context, p PageRequest) (Page, error)
+	// Attributes lists the optional SCIM attribute paths this adapter holds, as configured (Attr* constants or
+	// any other path its settings map, such as name.middleName routed to a custom field). The bridge forwards
+	// exactly these in User.Attrs and Change.Attrs, besides the e-mail, the names and the state.
+	Attributes() []string
 }
 
 // Deleter is implemented by adapters whose vendor can delete a user for good (and are configured to).
@@ -70,6 +74,9 @@ type User struct {
 	// Partial is set on users from a vendor listing that does not carry every field (Trainual's list shows only
 	// id, email and names): Active and Attrs are then unknown, not false and empty.
 	Partial bool
+	// Opaque is the adapter's own form of the user as it read it (for example the raw object a read-merge-write
+	// needs). Callers never look inside; they hand it back through Change.Base.
+	Opaque any
 }
 
 // Change lists fields to set; nil means "leave as is".
@@ -81,6 +88,10 @@ type Change struct {
 	// Attrs sets (non-nil) or clears (nil value) optional attributes by SCIM path. Keys the vendor does not hold
 	// are ignored.
 	Attrs map[string]*string
+	// Base, when set, is the user as the caller read it from this adapter just now (under its own lock for the
+	// user): the adapter may build its write from it instead of reading the user again, which saves a vendor call
+	// per write. Retrying drops it when it tries again, since a failed attempt may have changed the user.
+	Base *User
 }
 
 // IsZero reports whether the change sets nothing.

@@ -1,6 +1,6 @@
 // Package adapters is the contract between the SCIM side of the bridge and the vendor APIs it provisions into:
-// one small Adapter interface, the canonical User it speaks, typed errors, and the decorators (retry) that every
-// adapter gets for free.
+// one small Adapter interface, the canonical User it speaks, typed errors, and the decorators that every adapter
+// gets for free: Retrying, and Instrumented beneath it, which counts and times every vendor call for /metrics.
 //
 // An adapter promises:
 //   - every error it returns is an *Error whose Kind says what went wrong, and whose text holds no secret, no query

@@ -42,7 +42,10 @@ type Error struct {
 	// Ambiguous says the request may have been applied although it failed (timeout, reset, 5xx after sending), so a
 	// create must not be sent again before looking for its effect.
 	Ambiguous bool
-	Err       error // cause, already free of secrets and query strings
+	// Detail is the vendor's own reason for refusing values ("email is invalid"), cleaned for showing to the IdP;
+	// "" when the vendor gave none.
+	Detail string
+	Err    error // cause, already free of secrets and query strings
 }
 
 func (e *Error) Error() string {

@@ -16,11 +16,18 @@ type RetryPolicy struct {
 	BaseDelay time.Duration
 	// MaxDelay caps one backoff and any vendor Retry-After we are willing to wait for. Default 5s.
 	MaxDelay time.Duration
-	// Budget caps the whole operation, waits included, so the IdP gets an answer before its own timeout (Okta and
-	// Entra wait about 60s). Default 20s.
+	// Budget caps the whole operation, waits and attempts included, so the IdP gets an answer before its own
+	// timeout (Okta and Entra wait about 60s). It is a hard bound: each attempt runs under a context that ends when
+	// the budget does, so an attempt's own timeout (upstream.Options.Timeout) only applies while it is shorter
+	// than what is left. Default 20s.
 	Budget time.Duration
 	// Logger, when set, receives one line per failed attempt that will be retried.
 	Logger *slog.Logger
+	// OnRetry, when set, is called once per retry, after its wait and just before the attempt: op is the operation
+	// (create, get, find, update, list, delete), kind the failure that caused the retry and wait how long Retrying
+	// waited. A wait the caller's context cuts short is not a retry and is not reported. VendorMetrics.Retried is
+	// one; it must not block.
+	OnRetry func(op string, kind Kind, wait time.Duration)
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -82,7 +89,13 @@ func (r *retrying) FindByEmail(ctx context.Context, email string) (User, error) 
 }
 
 func (r *retrying) Update(ctx context.Context, id string, ch Change) (User, error) {
-	return do(ctx, r, "update", func(ctx context.Context) (User, error) { return r.next.Update(ctx, id, ch) })
+	return do(ctx, r, "update", func(ctx context.Context) (User, error) {
+		u, err := r.next.Update(ctx, id, ch)
+		// A failed attempt may have changed the user (a DELETE that landed before its confirming read failed): the
+		// next one reads it afresh instead of trusting the caller's earlier read.
+		ch.Base = nil
+		return u, err
+	})
 }
 
 func (r *retrying) List(ctx context.Context, pr PageRequest) (Page, error) {
@@ -110,12 +123,19 @@ func (r *retrying) Create(ctx context.Context, u User) (User, error) {
 	})
 }
 
-// do runs call until it succeeds, fails for good, or the policy's attempts or budget run out.
+// errBudgetSpent is the cause of an attempt's context ending because the retry budget did.
+var errBudgetSpent = errors.New("retry budget spent")
+
+// do runs call until it succeeds, fails for good, or the policy's attempts or budget run out. Every attempt gets
+// a context whose deadline is the end of the budget: a vendor that hangs used to get a full attempt timeout after
+// the last wait, so a 2s budget took 3s.
 func do[T any](ctx context.Context, r *retrying, op string, call func(context.Context) (T, error)) (T, error) {
 	deadline := time.Now().Add(r.p.Budget)
+	bctx, cancel := context.WithDeadlineCause(ctx, deadline, errBudgetSpent)
+	defer cancel()
 	var lastMsg string
 	for attempt := 1; ; attempt++ {
-		v, err := call(ctx)
+		v, err := call(bctx)
 		if err == nil {
 			return v, nil
 		}
@@ -127,7 +147,8 @@ func do[T any](ctx context.Context, r *retrying, op string, call func(context.Co
 		if e.RetryAfter > 0 {
 			wait = max(wait, min(e.RetryAfter, r.p.MaxDelay))
 		}
-		if attempt >= r.p.Attempts || time.Until(deadline) < wait || ctx.Err() != nil {
+		// A wait that would end past the budget is not started: the IdP is better served by the answer now.
+		if attempt >= r.p.Attempts || time.Until(deadline) < wait || bctx.Err() != nil {
 			if e.RetryAfter <= 0 {
 				// The vendors document no Retry-After: give the IdP our own estimate.
 				e.RetryAfter = max(time.Second, r.p.MaxDelay)
@@ -141,10 +162,13 @@ func do[T any](ctx context.Context, r *retrying, op string, call func(context.Co
 		}
 		t := time.NewTimer(wait)
 		select {
-		case <-ctx.Done():
+		case <-bctx.Done():
 			t.Stop()
 			return v, e
 		case <-t.C:
+		}
+		if r.p.OnRetry != nil {
+			r.p.OnRetry(op, e.Kind, wait)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/targets"
 )
 
 // fake is a scripted Adapter: each method answers from its script, one entry per call, and succeeds once the
@@ -411,4 +413,195 @@ func TestRetryingLogsOnlyWhenTheFailureChanges(t *testing.T) {
 			t.Errorf("%d log lines, want 2:\n%s", n, buf.String())
 		}
 	})
+}
+
+// hanging is a vendor that accepted the connection and went silent: each call lasts until its context ends or its
+// own timeout passes (as an upstream.Client attempt does), and records the deadline its context carried.
+type hanging struct {
+	own       time.Duration
+	mu        sync.Mutex
+	calls     []string
+	deadlines []time.Time
+}
+
+func (h *hanging) wait(ctx context.Context, method string) error {
+	d, _ := ctx.Deadline()
+	h.mu.Lock()
+	h.calls, h.deadlines = append(h.calls, method), append(h.deadlines, d)
+	h.mu.Unlock()
+	t := time.NewTimer(h.own)
+	defer t.Stop()
+	cause := errors.New("attempt timed out")
+	select {
+	case <-ctx.Done():
+		cause = ctx.Err()
+	case <-t.C:
+	}
+	// A create that was sent and never answered may have landed.
+	return &adapters.Error{Kind: adapters.KindUnavailable, Op: "hanging: " + method, Ambiguous: method == "create", Err: cause}
+}
+
+func (h *hanging) Create(ctx context.Context, _ adapters.User) (adapters.User, error) {
+	return adapters.User{}, h.wait(ctx, "create")
+}
+func (h *hanging) Get(ctx context.Context, _ string) (adapters.User, error) {
+	return adapters.User{}, h.wait(ctx, "get")
+}
+func (h *hanging) FindByEmail(ctx context.Context, _ string) (adapters.User, error) {
+	return adapters.User{}, h.wait(ctx, "find")
+}
+func (h *hanging) Update(ctx context.Context, _ string, _ adapters.Change) (adapters.User, error) {
+	return adapters.User{}, h.wait(ctx, "update")
+}
+func (h *hanging) List(ctx context.Context, _ adapters.PageRequest) (adapters.Page, error) {
+	return adapters.Page{}, h.wait(ctx, "list")
+}
+func (h *hanging) Attributes() []string { return nil }
+
+func TestRetryingBudgetIsAHardBound(t *testing.T) {
+	// A 1.5s attempt timeout in a 2s budget: before the budget reached into attempts, the second attempt started
+	// with 0.4s left and ran its full 1.5s, so the operation took about 3s.
+	p := adapters.RetryPolicy{Attempts: 4, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, Budget: 2 * time.Second}
+	cases := []struct {
+		method    string
+		wantCalls []string
+	}{
+		{"get", []string{"get", "get"}},
+		{"find", []string{"find", "find"}},
+		{"update", []string{"update", "update"}},
+		{"list", []string{"list", "list"}},
+		// The ambiguous create is followed by its lookup, which the budget cuts as well.
+		{"create", []string{"create", "find"}},
+	}
+	for _, c := range cases {
+		t.Run("a hanging vendor's "+c.method+" ends with the budget", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := &hanging{own: 1500 * time.Millisecond}
+				start := time.Now()
+				err := call(t.Context(), adapters.Retrying(h, p), c.method)
+				elapsed := time.Since(start)
+				if elapsed > p.Budget {
+					t.Errorf("took %v, beyond the %v budget", elapsed, p.Budget)
+				}
+				e, ok := errors.AsType[*adapters.Error](err)
+				if !ok || e.Kind != adapters.KindUnavailable || e.RetryAfter <= 0 {
+					t.Errorf("got %v, want unavailable with a retry hint", err)
+				}
+				if strings.Join(h.calls, ",") != strings.Join(c.wantCalls, ",") {
+					t.Errorf("calls %v, want %v", h.calls, c.wantCalls)
+				}
+				for i, d := range h.deadlines {
+					if d.IsZero() {
+						t.Errorf("attempt %d had no deadline, want the end of the budget", i+1)
+					} else if d.After(start.Add(p.Budget)) {
+						t.Errorf("attempt %d had deadline %v, after the end of the budget %v", i+1, d.Sub(start), p.Budget)
+					}
+				}
+			})
+		})
+	}
+	t.Run("a caller's earlier deadline still wins", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := &hanging{own: time.Hour}
+			ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, _ = adapters.Retrying(h, p).Get(ctx, "7")
+			if elapsed := time.Since(start); elapsed != 500*time.Millisecond {
+				t.Errorf("took %v, want the caller's 500ms", elapsed)
+			}
+		})
+	})
+	t.Run("a vendor hint longer than what is left is not waited for", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			e := fail(adapters.KindRateLimited)
+			e.RetryAfter = 3 * time.Second
+			f := &fake{script: map[string][]error{"get": {e}}}
+			q := p
+			q.MaxDelay = 10 * time.Second
+			start := time.Now()
+			_, err := adapters.Retrying(f, q).Get(t.Context(), "7")
+			if elapsed := time.Since(start); elapsed != 0 || adapters.KindOf(err) != adapters.KindRateLimited || f.count("get") != 1 {
+				t.Errorf("got %v after %v and %d calls, want the throttle at once", err, elapsed, f.count("get"))
+			}
+		})
+	})
+}
+
+// TestRetryingBudgetBoundsAHangingVendorOverHTTP is the same bound through each target's real adapter and HTTP
+// client against its emulator answering too late: an attempt timeout of 500ms in a 600ms budget used to let a
+// second attempt start with 100ms left and run 500ms more (1s in all). A GET is simply repeated; an ambiguous
+// POST is followed by a lookup.
+func TestRetryingBudgetBoundsAHangingVendorOverHTTP(t *testing.T) {
+	const (
+		budget  = 600 * time.Millisecond
+		timeout = 500 * time.Millisecond
+		latency = time.Second // longer than any attempt: the emulator never answers in time
+		slack   = 250 * time.Millisecond
+	)
+	p := adapters.RetryPolicy{Attempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, Budget: budget}
+	for _, name := range targets.Names() {
+		for _, method := range []string{"get", "create"} {
+			t.Run(name+" "+method, func(t *testing.T) {
+				t.Parallel()
+				tg, err := targets.Lookup(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				emu := tg.Emulator("key-0123456789")
+				id := emu.Seed(adapters.User{Email: "seeded@example.com", GivenName: "S", FamilyName: "D", Active: true})[0]
+				srv := httptest.NewServer(emu)
+				t.Cleanup(srv.Close) // waits for the emulator's sleeping handlers
+				settings := map[string]string{
+					"SCIM_BRIDGE_UPSTREAM_URL":     emu.BaseURL(srv.URL),
+					"SCIM_BRIDGE_UPSTREAM_TOKEN":   "key-0123456789",
+					"SCIM_BRIDGE_UPSTREAM_TIMEOUT": timeout.String(),
+				}
+				raw, err := tg.Open(func(k string) string { return settings[k] }, adapters.Deps{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				emu.SetLatency(latency)
+				r := adapters.Retrying(raw, p)
+				start := time.Now()
+				switch method {
+				case "get":
+					_, err = r.Get(t.Context(), id)
+				case "create":
+					_, err = r.Create(t.Context(), adapters.User{Email: "new@example.com", GivenName: "N", FamilyName: "U", Active: true})
+				}
+				elapsed := time.Since(start)
+				t.Logf("answered after %v", elapsed)
+				if elapsed > budget+slack {
+					t.Errorf("took %v, beyond the %v budget (+%v slack)", elapsed, budget, slack)
+				}
+				if e, ok := errors.AsType[*adapters.Error](err); !ok || e.Kind != adapters.KindUnavailable || e.RetryAfter <= 0 {
+					t.Errorf("got %v, want unavailable with a retry hint", err)
+				}
+			})
+		}
+	}
+}
+
+// baseRecorder remembers the Base each Update attempt was given.
+type baseRecorder struct {
+	fake
+	bases []*adapters.User
+}
+
+func (b *baseRecorder) Update(ctx context.Context, id string, ch adapters.Change) (adapters.User, error) {
+	b.bases = append(b.bases, ch.Base)
+	return b.fake.Update(ctx, id, ch)
+}
+
+func TestRetryingDropsTheCallersReadAfterAFailedAttempt(t *testing.T) {
+	rec := &baseRecorder{fake: fake{script: map[string][]error{"update": {fail(adapters.KindUnavailable), nil}}}}
+	r := adapters.Retrying(rec, adapters.RetryPolicy{Attempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond, Budget: time.Second})
+	base := alice
+	if _, err := r.Update(context.Background(), alice.ID, adapters.Change{Active: adapters.Ptr(false), Base: &base}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.bases) != 2 || rec.bases[0] == nil || rec.bases[1] != nil {
+		t.Errorf("bases per attempt %v: want the caller's read on the first attempt only", rec.bases)
+	}
 }

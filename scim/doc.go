@@ -1,8 +1,11 @@
-// Package scim is the SCIM 2.0 service-provider side of the bridge. A request travels: chi router → path
-// canonicalisation (Microsoft's lower-case paths, trailing slashes) → request ID, access log, recovery → auth →
-// body limit → pre-processing of what the IdPs send that github.com/elimity-com/scim rejects or ignores (PATCH
-// dialects, string booleans, extended filters, projection) → the library, which validates and calls the /Users
-// handler → provision.Service → store and adapter. On the way back, post-processing fixes what the library gets
-// wrong (itemsPerPage, returned:never attributes, schemas, absolute meta.location, ETag preconditions) and writes
-// the errors it cannot (429, 503 with Retry-After, 412) from one table in errors.go.
+// Package scim is the SCIM 2.0 service-provider side of the bridge: the HTTP API the IdPs call.
+//
+// A request travels: path canonicalisation (Microsoft's lower-case paths, trailing slashes; server.go) → request
+// id, access log, metrics, panic recovery (middleware.go) → auth (scim/auth) → body limit (body.go) → the /Users
+// handler (users.go, search.go), which reads its input once (body.go: POST and PUT validated by
+// github.com/elimity-com/scim against the User schema, PATCH normalised by scim/patch and validated by the
+// library; filters parsed by scim/filter), makes one call to provision.Service, and answers: a user rendered
+// once from provision's Resource (respond.go, projection in project.go), or an error through the one status
+// table (errors.go). The library is the schema authority (schema.go) and serves /Schemas and /ResourceTypes
+// (discovery.go); it never sees a /Users request.
 package scim

@@ -1,16 +1,12 @@
 package scim
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +14,9 @@ import (
 )
 
 type requestIDKey struct{}
+
+// errPanic stands for a recovered panic: errors.go answers it as an internal error naming the request id.
+var errPanic = errors.New("scim: panic serving the request")
 
 // requestIDFrom returns the request's id ("" outside a request).
 func requestIDFrom(ctx context.Context) string {
@@ -72,7 +71,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // observe assigns a request id, recovers panics into a SCIM 500, and writes one access-log line and the request
 // metrics. The log line holds the route pattern, never the query (filters carry email addresses) nor headers.
-func observe(log *slog.Logger, m *metrics) func(http.Handler) http.Handler {
+//
+// connectionOf names the connection a path belongs to ("" for the process's own endpoints), so that every log
+// line and series says which connection it is about.
+func observe(log *slog.Logger, m *metrics, connectionOf func(path string) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -91,19 +93,20 @@ func observe(log *slog.Logger, m *metrics) func(http.Handler) http.Handler {
 					log.LogAttrs(r.Context(), slog.LevelError, "panic serving request", slog.String("request_id", id),
 						slog.String("panic", panicText(p)))
 					if sw.status == 0 {
-						writeError(sw, apiError{Status: http.StatusInternalServerError, Detail: "Internal error. Request id " + id + "."})
+						writeError(sw, answer(errPanic, "", id))
 					}
 				}
 				route := routePattern(r)
 				dur := time.Since(start)
+				conn := connectionOf(r.URL.Path)
 				if m != nil {
-					m.observe(r.Method, route, sw.status, dur)
+					m.observe(conn, r.Method, route, sw.status, dur)
 				}
 				level := slog.LevelInfo
 				if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 					level = slog.LevelDebug
 				}
-				log.LogAttrs(r.Context(), level, "request", slog.String("request_id", id), slog.String("method", r.Method),
+				log.LogAttrs(r.Context(), level, "request", slog.String("connection", conn), slog.String("request_id", id), slog.String("method", r.Method),
 					slog.String("route", route), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
 					slog.Duration("duration", dur), slog.String("user_agent", truncate(r.UserAgent(), 80)))
 			}()
@@ -137,97 +140,6 @@ func routePattern(r *http.Request) string {
 		}
 	}
 	return "unmatched"
-}
-
-// limitBody answers 413 with a SCIM body for bodies over max, and otherwise hands the handler a body it can read
-// again. The library reads bodies with io.ReadAll and would turn a cut-off body into a 400.
-func limitBody(max int64) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Body == nil || r.Body == http.NoBody {
-				next.ServeHTTP(w, r)
-				return
-			}
-			if r.ContentLength > max {
-				tooLarge(w, max)
-				return
-			}
-			b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
-			if err != nil {
-				writeError(w, apiError{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "The request body could not be read."})
-				return
-			}
-			if int64(len(b)) > max {
-				tooLarge(w, max)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(b))
-			r.ContentLength = int64(len(b))
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
-func tooLarge(w http.ResponseWriter, max int64) {
-	w.Header().Set("Connection", "close")
-	writeError(w, apiError{Status: http.StatusRequestEntityTooLarge,
-		Detail: "The request body is larger than " + humanBytes(max) + "."})
-}
-
-func humanBytes(n int64) string {
-	if n%(1<<20) == 0 {
-		return itoa(n>>20) + " MiB"
-	}
-	if n%(1<<10) == 0 {
-		return itoa(n>>10) + " KiB"
-	}
-	return itoa(n) + " bytes"
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
-// readBody returns the (already size-limited) body and puts a fresh reader back.
-func readBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil {
-		return nil, nil
-	}
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	return b, nil
-}
-
-// setBody replaces the request body.
-func setBody(r *http.Request, b []byte) {
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	r.ContentLength = int64(len(b))
-	r.Header.Del("Content-Length")
-}
-
-var errNotJSONObject = errors.New("not a JSON object")
-
-// decodeObject decodes a JSON object keeping numbers exact.
-func decodeObject(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, err
-	}
-	if m == nil {
-		return nil, errNotJSONObject
-	}
-	if dec.More() {
-		return nil, errNotJSONObject
-	}
-	return m, nil
 }
 
 // canonicalPaths maps the lower-cased names of SCIM endpoints to their canonical spelling; Microsoft's collection

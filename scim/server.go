@@ -9,9 +9,6 @@ import (
 	"strings"
 	"time"
 
-	elimity "github.com/elimity-com/scim"
-	"github.com/elimity-com/scim/optional"
-	"github.com/elimity-com/scim/schema"
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -51,7 +48,10 @@ func (c Config) withDefaults() Config {
 // Connection is one target served by the process: its SCIM settings, its provisioning service and its inbound
 // auth. Everything per connection lives here, so a process can serve several side by side.
 type Connection struct {
-	Name    string // e.g. "trainual"; used in logs and metrics
+	Name string // e.g. "trainual"; used in logs and metrics
+	// Vendor is the target's display name in error details ("Thought Industries"), from adapters/targets.
+	// Empty: the target's name.
+	Vendor  string
 	Config  Config
 	Service *provision.Service
 	Auth    *auth.Authenticator
@@ -68,10 +68,10 @@ type Options struct {
 // conn is a Connection ready to serve.
 type conn struct {
 	Connection
-	target string
-	log    *slog.Logger
-	cfg    Config
-	lib    http.Handler
+	vendor    string
+	log       *slog.Logger
+	cfg       Config
+	discovery http.Handler // the library's /Schemas and /ResourceTypes
 }
 
 // NewHandler builds the process's HTTP handler: /healthz, /readyz, /metrics, /oauth/token and each connection's
@@ -86,34 +86,42 @@ func NewHandler(o Options) (http.Handler, error) {
 	var m *metrics
 	if o.Registry != nil {
 		var err error
-		if m, err = newMetrics(o.Registry, o.Connections[0].Name); err != nil {
+		if m, err = newMetrics(o.Registry); err != nil {
 			return nil, fmt.Errorf("scim: metrics: %w", err)
 		}
 	}
 	r := chi.NewRouter()
-	r.Use(observe(o.Logger, m))
-	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, apiError{Status: http.StatusNotFound, Detail: "Specified endpoint does not exist."})
-	})
-	r.MethodNotAllowed(methodNotAllowed)
+	var conns []*conn
+	r.Use(observe(o.Logger, m, func(path string) string {
+		for _, c := range conns {
+			if p := strings.ToLower(path); strings.HasPrefix(p, strings.ToLower(c.cfg.BasePath)+"/") || p == strings.ToLower(c.cfg.BasePath) {
+				return c.Name
+			}
+		}
+		return ""
+	}))
+	r.NotFound(refused(problemNoEndpoint))
+	r.MethodNotAllowed(refused(problemMethod))
 
-	conns := make([]*conn, 0, len(o.Connections))
 	seen := map[string]bool{}
 	for _, c := range o.Connections {
 		if c.Service == nil || c.Auth == nil {
 			return nil, fmt.Errorf("scim: connection %q needs a Service and an Auth", c.Name)
 		}
-		cc := &conn{Connection: c, target: c.Service.Target(), cfg: c.Config.withDefaults(),
+		cc := &conn{Connection: c, vendor: c.Vendor, cfg: c.Config.withDefaults(),
 			log: o.Logger.With(slog.String("connection", c.Name))}
+		if cc.vendor == "" {
+			cc.vendor = c.Service.Target()
+		}
 		if seen[strings.ToLower(cc.cfg.BasePath)] {
 			return nil, fmt.Errorf("scim: two connections share the base path %s", cc.cfg.BasePath)
 		}
 		seen[strings.ToLower(cc.cfg.BasePath)] = true
-		lib, err := cc.library()
+		d, err := cc.libraryServer()
 		if err != nil {
 			return nil, err
 		}
-		cc.lib = lib
+		cc.discovery = d
 		conns = append(conns, cc)
 		r.Route(cc.cfg.BasePath, cc.routes)
 	}
@@ -125,31 +133,31 @@ func NewHandler(o Options) (http.Handler, error) {
 	r.Get("/readyz", func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), 10*time.Second)
 		defer cancel()
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		// One vendor down must not take the other connections out of the load balancer: the process is ready
+		// while at least one connection is, and the answer names the degraded ones.
+		var degraded []string
 		for _, c := range conns {
 			if err := c.Service.Ready(ctx); err != nil {
 				c.log.LogAttrs(ctx, slog.LevelWarn, "not ready", slog.String("error", err.Error()))
-				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = fmt.Fprintf(w, "%s: not ready\n", c.Name)
-				return
+				degraded = append(degraded, c.Name)
 			}
 		}
-		_, _ = w.Write([]byte("ready\n"))
+		writeReadiness(w, len(conns), degraded)
 	})
 	if o.Registry != nil {
 		r.Handle("/metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
 	}
-	// RFC 6749 §4.4 token endpoint. One per process: with several connections, each has its own at
-	// <base path>/oauth/token as well.
-	tokenServed := false
+	// RFC 6749 §4.4 token endpoint: each connection has its own at <base path>/oauth/token; /oauth/token sends a
+	// request to the connection whose client id it carries (client ids are unique across connections).
+	byClient := map[string]http.Handler{}
 	for _, c := range conns {
 		if th := c.Auth.TokenHandler(); th != nil {
 			r.Handle(c.cfg.BasePath+"/oauth/token", th)
-			if !tokenServed {
-				r.Handle("/oauth/token", th)
-				tokenServed = true
-			}
+			byClient[c.Auth.ClientID()] = th
 		}
+	}
+	if len(byClient) > 0 {
+		r.Handle("/oauth/token", tokenRouter(byClient))
 	}
 
 	bases := make([]string, 0, len(conns))
@@ -167,69 +175,71 @@ func NewHandler(o Options) (http.Handler, error) {
 	}), nil
 }
 
-func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
-	writeError(w, apiError{Status: http.StatusMethodNotAllowed, Detail: "The method is not supported on this endpoint."})
-}
-
-func notImplemented(detail string) http.HandlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, apiError{Status: http.StatusNotImplemented, Detail: detail})
-	}
-}
-
+// routes is the SCIM API of one connection. Every /Users route is ours (users.go, search.go); the library
+// answers only the discovery of its schemas (discovery.go).
 func (c *conn) routes(r chi.Router) {
 	r.Use(c.Auth.Middleware)
-	r.Use(limitBody(c.cfg.MaxBodyBytes))
-	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, apiError{Status: http.StatusNotFound, Detail: "Specified endpoint does not exist."})
+	r.Use(c.limitBody)
+	r.Use(func(next http.Handler) http.Handler {
+		// The audit trail records who asked: the credential's name (never the secret) and the request id.
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			a := provision.Actor{RequestID: requestIDFrom(req.Context())}
+			if p, ok := auth.PrincipalFrom(req.Context()); ok {
+				a.Credential = p.String()
+			}
+			next.ServeHTTP(w, req.WithContext(provision.ContextWithActor(req.Context(), a)))
+		})
 	})
-	r.MethodNotAllowed(methodNotAllowed)
+	r.NotFound(refused(problemNoEndpoint))
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		// RFC 9110 §15.5.6: a 405 lists the methods the resource does support.
+		path := req.URL.Path
+		if rc := chi.RouteContext(req.Context()); rc != nil && rc.RoutePath != "" {
+			path = rc.RoutePath
+		}
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if r.Match(chi.NewRouteContext(), m, path) {
+				allow = append(allow, m)
+			}
+		}
+		allowOnly(allow...)(w, req)
+	})
 
 	r.Get("/ServiceProviderConfig", c.serviceProviderConfig)
-	r.Get("/Schemas", c.lib.ServeHTTP)
-	r.Get("/Schemas/{id}", c.lib.ServeHTTP)
-	r.Get("/ResourceTypes", c.lib.ServeHTTP)
-	r.Get("/ResourceTypes/{id}", c.lib.ServeHTTP)
-	r.Post("/Bulk", notImplemented("Bulk operations are not supported (see /ServiceProviderConfig)."))
-	r.HandleFunc("/Me", notImplemented("The /Me endpoint is not supported."))
-	r.Post("/Users/.search", c.search)
-	r.Get("/Users", c.lib.ServeHTTP)
-	r.Post("/Users", c.lib.ServeHTTP)
-	r.Get("/Users/{id}", c.lib.ServeHTTP)
-	r.Put("/Users/{id}", c.lib.ServeHTTP)
-	r.Patch("/Users/{id}", c.lib.ServeHTTP)
-	r.Delete("/Users/{id}", c.lib.ServeHTTP)
-}
+	r.Get("/Schemas", c.discovery.ServeHTTP)
+	r.Get("/Schemas/{id}", c.discovery.ServeHTTP)
+	r.Get("/ResourceTypes", c.discovery.ServeHTTP)
+	r.Get("/ResourceTypes/{id}", c.discovery.ServeHTTP)
+	r.Post("/Bulk", refused(problemBulk))
+	r.HandleFunc("/Me", refused(problemMe))
 
-// library builds the elimity server for this connection, wrapped in our pre- and post-processing.
-func (c *conn) library() (http.Handler, error) {
-	srv, err := elimity.NewServer(&elimity.ServerArgs{
-		ServiceProviderConfig: &elimity.ServiceProviderConfig{
-			MaxResults:       c.cfg.MaxResults,
-			SupportFiltering: true,
-			SupportPatch:     true,
-		},
-		ResourceTypes: []elimity.ResourceType{{
-			ID:          optional.NewString("User"),
-			Name:        "User",
-			Description: optional.NewString("User Account"),
-			Endpoint:    "/Users",
-			Schema:      schema.CoreUserSchema(),
-			SchemaExtensions: []elimity.SchemaExtension{
-				{Schema: schema.ExtensionEnterpriseUser()},
-			},
-			Handler: &users{c: c},
-		}},
-	}, elimity.WithLogger(libLogger{c.log}))
-	if err != nil {
-		return nil, fmt.Errorf("scim: %w", err)
+	r.Get("/Users", c.listUsers)
+	r.Post("/Users", c.createUser)
+	r.Post("/Users/.search", c.searchUsers)
+	// Without these, chi would take GET /Users/.search for GET /Users/{id} with the id ".search".
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		r.Method(m, "/Users/.search", allowOnly(http.MethodPost))
 	}
-	return http.StripPrefix(c.cfg.BasePath, c.wrap(srv)), nil
+	r.Get("/Users/{id}", c.getUser)
+	r.Put("/Users/{id}", c.replaceUser)
+	r.Patch("/Users/{id}", c.patchUser)
+	r.Delete("/Users/{id}", c.deleteUser)
+
+	if c.Service.GroupsEnabled() {
+		r.Get("/Groups", c.listGroups)
+		r.Post("/Groups", c.createGroup)
+		r.Get("/Groups/{id}", c.getGroup)
+		r.Put("/Groups/{id}", c.replaceGroup)
+		r.Patch("/Groups/{id}", c.patchGroup)
+		r.Delete("/Groups/{id}", c.deleteGroup)
+	}
 }
 
-// libLogger adapts slog to the library's one-method logger.
-type libLogger struct{ l *slog.Logger }
-
-func (l libLogger) Error(args ...any) {
-	l.l.Error("scim library", slog.String("detail", fmt.Sprint(args...)))
+// allowOnly answers 405 naming the methods the endpoint supports.
+func allowOnly(methods ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		refused(problemMethod)(w, r)
+	}
 }

@@ -2,103 +2,115 @@ package scim
 
 import (
 	"net/http"
-	"strings"
+	"net/url"
 
-	elimity "github.com/elimity-com/scim"
-	"github.com/elimity-com/scim/optional"
+	"github.com/go-chi/chi/v5"
 
 	"github.com/scim-bridge/scim-bridge/scim/patch"
-	"github.com/scim-bridge/scim-bridge/scim/provision"
 )
 
-// users is the library's ResourceHandler for /Users: protocol only, everything else is provision.Service's.
-type users struct{ c *conn }
+// This file serves /Users/{id} and POST /Users (RFC 7644 §3.3–§3.6). Each handler reads its input once
+// (body.go), makes one call to provision.Service, and answers through respond.go or, on failure, errors.go.
+// Protocol only: what happens to the person is provision's.
 
-var _ elimity.ResourceHandler = (*users)(nil)
-
-func toLib(r provision.Resource) elimity.Resource {
-	attrs := make(elimity.ResourceAttributes, len(r.Attrs))
-	var ext optional.String
-	for k, v := range r.Attrs {
-		if strings.EqualFold(k, "externalId") {
-			if s, ok := v.(string); ok && s != "" {
-				ext = optional.NewString(s)
-			}
-			continue
-		}
-		attrs[k] = v
+// userID is the {id} of the route, path-unescaped once (an id may hold "/" as %2F).
+func userID(r *http.Request) (string, bool) {
+	id := chi.URLParam(r, "id")
+	if r.URL.RawPath == "" {
+		// chi matched the decoded path: the parameter is decoded already.
+		return id, true
 	}
-	created, modified := r.Created, r.Modified
-	res := elimity.Resource{ID: r.ID, ExternalID: ext, Attributes: attrs}
-	if !created.IsZero() {
-		res.Meta.Created = &created
-	}
-	if !modified.IsZero() {
-		res.Meta.LastModified = &modified
-	}
-	if r.Version > 0 {
-		res.Meta.Version = r.ETag()
-	}
-	return res
+	id, err := url.PathUnescape(id)
+	return id, err == nil
 }
 
-func (u *users) Create(r *http.Request, attrs elimity.ResourceAttributes) (elimity.Resource, error) {
-	res, err := u.c.Service.Create(r.Context(), attrs)
+// createUser serves POST /Users.
+func (c *conn) createUser(w http.ResponseWriter, r *http.Request) {
+	attrs, err := userBody(r)
 	if err != nil {
-		return elimity.Resource{}, u.c.fail(r, err)
+		c.fail(w, r, err)
+		return
 	}
-	return toLib(res), nil
-}
-
-func (u *users) Get(r *http.Request, id string) (elimity.Resource, error) {
-	res, err := u.c.Service.Get(r.Context(), id)
+	res, err := c.Service.Create(r.Context(), attrs)
 	if err != nil {
-		return elimity.Resource{}, u.c.fail(r, err)
+		c.fail(w, r, err)
+		return
 	}
-	return toLib(res), nil
+	c.writeUser(w, r, http.StatusCreated, res, projectionOf(r.URL.Query()))
 }
 
-func (u *users) GetAll(r *http.Request, params elimity.ListRequestParams) (elimity.Page, error) {
-	q := queryFrom(r.Context())
-	found, total, err := u.c.Service.Query(r.Context(), q.filter, params.StartIndex, params.Count)
-	if err != nil {
-		return elimity.Page{}, u.c.fail(r, err)
-	}
-	page := elimity.Page{TotalResults: total, Resources: make([]elimity.Resource, 0, len(found))}
-	for _, f := range found {
-		page.Resources = append(page.Resources, toLib(f))
-	}
-	return page, nil
-}
-
-func (u *users) Replace(r *http.Request, id string, attrs elimity.ResourceAttributes) (elimity.Resource, error) {
-	res, err := u.c.Service.Replace(r.Context(), id, attrs, r.Header.Get("If-Match"))
-	if err != nil {
-		return elimity.Resource{}, u.c.fail(r, err)
-	}
-	return toLib(res), nil
-}
-
-func (u *users) Delete(r *http.Request, id string) error {
-	if err := u.c.Service.Delete(r.Context(), id, r.Header.Get("If-Match")); err != nil {
-		return u.c.fail(r, err)
-	}
-	return nil
-}
-
-// Patch applies the operations our pre-processor normalised and parsed; the library's own parse of them only
-// served as validation.
-func (u *users) Patch(r *http.Request, id string, _ []elimity.PatchOperation) (elimity.Resource, error) {
-	ops, ok := r.Context().Value(patchOpsKey{}).([]patch.Operation)
+// getUser serves GET /Users/{id}.
+func (c *conn) getUser(w http.ResponseWriter, r *http.Request) {
+	id, ok := userID(r)
 	if !ok {
-		return elimity.Resource{}, u.c.fail(r, errNoPatch)
+		c.fail(w, r, refuse(problemNoEndpoint, ""))
+		return
 	}
-	res, err := u.c.Service.Update(r.Context(), id, r.Header.Get("If-Match"), func(cur map[string]any) (map[string]any, error) {
+	res, err := c.Service.Get(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.writeUser(w, r, http.StatusOK, res, projectionOf(r.URL.Query()))
+}
+
+// replaceUser serves PUT /Users/{id}; Okta's custom apps send every update, deactivation included, this way.
+func (c *conn) replaceUser(w http.ResponseWriter, r *http.Request) {
+	id, ok := userID(r)
+	if !ok {
+		c.fail(w, r, refuse(problemNoEndpoint, ""))
+		return
+	}
+	attrs, err := userBody(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	res, err := c.Service.Replace(r.Context(), id, attrs, r.Header.Get("If-Match"))
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.writeUser(w, r, http.StatusOK, res, projectionOf(r.URL.Query()))
+}
+
+// patchUser serves PATCH /Users/{id}. The answer is always the full resource with 200, never 204: Entra's
+// validator and Okta expect it.
+func (c *conn) patchUser(w http.ResponseWriter, r *http.Request) {
+	id, ok := userID(r)
+	if !ok {
+		c.fail(w, r, refuse(problemNoEndpoint, ""))
+		return
+	}
+	ops, err := patchBody(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	paths := make([]string, len(ops))
+	for i, o := range ops {
+		paths[i] = o.Path
+	}
+	res, err := c.Service.Update(r.Context(), id, r.Header.Get("If-Match"), paths, func(cur map[string]any) (map[string]any, error) {
 		return patch.Apply(cur, ops)
 	})
 	if err != nil {
-		return elimity.Resource{}, u.c.fail(r, err)
+		c.fail(w, r, err)
+		return
 	}
-	// Always the full resource with 200: Entra's validator and Okta expect it, never 204.
-	return toLib(res), nil
+	c.writeUser(w, r, http.StatusOK, res, projectionOf(r.URL.Query()))
+}
+
+// deleteUser serves DELETE /Users/{id}.
+func (c *conn) deleteUser(w http.ResponseWriter, r *http.Request) {
+	id, ok := userID(r)
+	if !ok {
+		c.fail(w, r, refuse(problemNoEndpoint, ""))
+		return
+	}
+	if err := c.Service.Delete(r.Context(), id, r.Header.Get("If-Match")); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	writeNoContent(w)
 }

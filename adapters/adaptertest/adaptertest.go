@@ -66,6 +66,8 @@ func Run(t *testing.T, h Harness) {
 	t.Helper()
 	s := &suite{h: h}
 	t.Run("create then get returns every core field and every attribute the vendor holds", s.createGet)
+	t.Run("every declared attribute path is held: set on create, read back, cleared by update", s.declaredAttributes)
+	t.Run("an inactive create reports the vendor's real state and can be deactivated at once", s.inactiveCreate)
 	t.Run("find by email ignores case", s.findIgnoresCase)
 	t.Run("a missing user is not found by get nor by email", s.missing)
 	t.Run("a duplicate email in any case is a conflict", s.duplicate)
@@ -161,6 +163,81 @@ func sameUser(t *testing.T, what string, got, want adapters.User) {
 	// Vendors may render timestamps to the second only.
 	if d := got.Created.Sub(want.Created); !want.Created.IsZero() && (d >= time.Second || d <= -time.Second) {
 		t.Errorf("%s: created %v, want %v", what, got.Created, want.Created)
+	}
+}
+
+// declaredAttributes proves Attributes() is the truth: the bridge forwards exactly these paths, so each one must
+// reach the vendor and come back.
+func (s *suite) declaredAttributes(t *testing.T) {
+	a, em := s.fresh(t)
+	paths := a.Attributes()
+	if len(paths) == 0 {
+		t.Fatal("the adapter declares no attribute path")
+	}
+	in := person(7)
+	in.Attrs = map[string]string{}
+	for i, p := range paths {
+		v, ok := candidateAttrs[p]
+		if !ok {
+			v = fmt.Sprintf("value-%d", i)
+		}
+		in.Attrs[p] = v
+	}
+	created, err := a.Create(t.Context(), in)
+	s.must(t, err, "create")
+	view, _ := em.User(created.ID)
+	got, err := a.Get(t.Context(), created.ID)
+	s.must(t, err, "get")
+	for _, p := range paths {
+		if got.Attrs[p] != in.Attrs[p] {
+			t.Errorf("declared %s: read back %q, want %q", p, got.Attrs[p], in.Attrs[p])
+		}
+		if view.Attrs[p] != in.Attrs[p] {
+			t.Errorf("declared %s: the vendor holds %q, want %q", p, view.Attrs[p], in.Attrs[p])
+		}
+	}
+	clear := adapters.Change{Attrs: map[string]*string{}}
+	for _, p := range paths {
+		clear.Attrs[p] = nil
+	}
+	updated, err := a.Update(t.Context(), created.ID, clear)
+	s.must(t, err, "update")
+	for _, p := range paths {
+		if v, held := updated.Attrs[p]; !held || v != "" {
+			t.Errorf("declared %s after clearing: %q (held %v), want held and empty", p, v, held)
+		}
+	}
+}
+
+// inactiveCreate: a vendor may be unable to create an inactive account (Trainual invites everyone); the adapter
+// must then say so through the state it returns, or refuse as rejected, never claim a state the vendor lacks.
+func (s *suite) inactiveCreate(t *testing.T) {
+	a, em := s.fresh(t)
+	in := person(8)
+	in.Active = false
+	created, err := a.Create(t.Context(), in)
+	if err != nil {
+		if adapters.KindOf(err) != adapters.KindRejected {
+			t.Fatalf("an inactive create failed with %v, want success or a rejection", err)
+		}
+		if em.Users() != 0 {
+			t.Errorf("a refused create left %d accounts", em.Users())
+		}
+		return
+	}
+	view, _ := em.User(created.ID)
+	if view.Active != created.Active {
+		t.Errorf("create reported active=%v while the vendor holds active=%v", created.Active, view.Active)
+	}
+	if created.Active {
+		u, err := a.Update(t.Context(), created.ID, adapters.Change{Active: adapters.Ptr(false)})
+		s.must(t, err, "deactivate after create")
+		if u.Active {
+			t.Error("still active after the deactivating update")
+		}
+	}
+	if view, _ := em.User(created.ID); view.Active {
+		t.Error("the vendor holds the person active")
 	}
 }
 

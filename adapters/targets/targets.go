@@ -3,11 +3,13 @@
 package targets
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/doctor"
 	"github.com/scim-bridge/scim-bridge/adapters/thoughtindustries"
 	"github.com/scim-bridge/scim-bridge/adapters/thoughtindustries/titest"
 	"github.com/scim-bridge/scim-bridge/adapters/trainual"
@@ -18,12 +20,16 @@ import (
 // Target describes one vendor.
 type Target struct {
 	Name string
+	// DisplayName is how the vendor is named to people, in the details of SCIM errors ("Thought Industries").
+	DisplayName string
 	// Settings are the environment variables the target reads (shared upstream ones included).
 	Settings []adapters.Setting
 	// Open builds the raw adapter from settings; every problem is reported at once, naming its variable.
 	Open func(get func(name string) string, deps adapters.Deps) (adapters.Adapter, error)
 	// Emulator starts the in-process emulator used by tests and `scim-bridge sandbox`.
 	Emulator func(apiKey string) Emulator
+	// Doctor checks the adapter's assumptions against a live account (`scim-bridge doctor`).
+	Doctor func(ctx context.Context, get func(string) string, deps adapters.Deps, opts doctor.Options) (doctor.Report, error)
 }
 
 // Emulator is a vendor emulator plus how to address it once served.
@@ -35,16 +41,20 @@ type Emulator interface {
 
 var all = map[string]Target{
 	"trainual": {
-		Name:     "trainual",
-		Settings: trainual.Settings,
-		Open:     trainual.Open,
-		Emulator: func(key string) Emulator { return trainualtest.New(key) },
+		Name:        "trainual",
+		DisplayName: "Trainual",
+		Settings:    trainual.Settings,
+		Open:        trainual.Open,
+		Emulator:    func(key string) Emulator { return trainualtest.New(key) },
+		Doctor:      trainual.Doctor,
 	},
 	"thoughtindustries": {
-		Name:     "thoughtindustries",
-		Settings: thoughtindustries.Settings,
-		Open:     thoughtindustries.Open,
-		Emulator: func(key string) Emulator { return titest.New(key) },
+		Name:        "thoughtindustries",
+		DisplayName: "Thought Industries",
+		Settings:    thoughtindustries.Settings,
+		Open:        thoughtindustries.Open,
+		Emulator:    func(key string) Emulator { return titest.New(key) },
+		Doctor:      thoughtindustries.Doctor,
 	},
 }
 

@@ -1,10 +1,8 @@
 package thoughtindustries
 
 import (
-	"context"
 	"encoding/json"
 	"reflect"
-	"sync"
 	"testing"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
@@ -64,67 +62,6 @@ func TestCustomFieldNamesResolveToSCIMPaths(t *testing.T) {
 	}
 	if got, errs := parseCustomFields("externalId=ext", ssoFromNone); len(errs) != 0 || got[0].Attr != adapters.AttrExternalID {
 		t.Errorf("externalId with ssoId from none: %v %v", got, errs)
-	}
-}
-
-func TestKeyLockSerialisesOneKeyAndForgetsIdleKeys(t *testing.T) {
-	var l keyLock
-	ctx := context.Background()
-	var mu sync.Mutex
-	inside := map[string]int{}
-	var wg sync.WaitGroup
-	for i := range 200 {
-		key := []string{"a", "b", "c"}[i%3]
-		wg.Go(func() {
-			unlock, err := l.lock(ctx, key)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			mu.Lock()
-			inside[key]++
-			if inside[key] != 1 {
-				t.Errorf("%d holders of %s", inside[key], key)
-			}
-			mu.Unlock()
-			mu.Lock()
-			inside[key]--
-			mu.Unlock()
-			unlock()
-		})
-	}
-	wg.Wait()
-	if n := l.size(); n != 0 {
-		t.Errorf("%d keys remain after every holder left", n)
-	}
-}
-
-func TestKeyLockWaiterGivesUpWithItsContext(t *testing.T) {
-	var l keyLock
-	unlock, err := l.lock(context.Background(), "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := l.lock(ctx, "a"); err == nil {
-		t.Fatal("a canceled waiter got the lock")
-	}
-	unlock()
-	if n := l.size(); n != 0 {
-		t.Errorf("%d keys remain", n)
-	}
-}
-
-func TestUpdateGivesUpWaitingForTheUserLockAsUnavailable(t *testing.T) {
-	a := &adapter{}
-	unlock, _ := a.locks.lock(context.Background(), "u1")
-	defer unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := a.Update(ctx, "u1", adapters.Change{GivenName: adapters.Ptr("x")})
-	if adapters.KindOf(err) != adapters.KindUnavailable {
-		t.Errorf("err = %v, want unavailable", err)
 	}
 }
 

@@ -13,23 +13,25 @@ import (
 
 // Update implements adapters.Adapter as a read-merge-write. The seed warns that PUT /users/{id} "may apply full
 // object replacement semantics" and that callers "should retrieve the current user object before writing to avoid
-// inadvertently nulling fields". So the adapter reads the whole object as raw JSON (fields it does not know, such as
-// groups and avatarUrl, survive untouched), applies only the Change, and PUTs the whole object back. The sequence
-// holds a per-user lock so two updates of one user in this process cannot overwrite each other's change.
+// inadvertently nulling fields". So the adapter works on the whole object as raw JSON (fields it does not know,
+// such as groups and avatarUrl, survive untouched), applies only the Change, and PUTs the whole object back. The
+// object is the one ch.Base carries when the caller has just read the user (one GET per write instead of two),
+// else read here. Two writes of one user must not interleave between that read and the PUT: the caller serialises
+// them (scim/provision holds a per-user lock, across replicas with a shared store).
 func (a *adapter) Update(ctx context.Context, id string, ch adapters.Change) (adapters.User, error) {
 	const op = "update user"
 	if id == "" {
 		return adapters.User{}, adapters.Errorf(adapters.KindNotFound, name+": "+op, "empty user id")
 	}
-	unlock, err := a.locks.lock(ctx, id)
-	if err != nil {
-		return adapters.User{}, lockError(op, err)
-	}
-	defer unlock()
-
-	obj, current, err := a.getUser(ctx, "read user for update", id)
-	if err != nil {
-		return adapters.User{}, err
+	var obj map[string]json.RawMessage
+	var current tiUser
+	if r, ok := baseRead(ch.Base, id); ok {
+		obj, current = r.clone(), r.t
+	} else {
+		var err error
+		if obj, current, err = a.getUser(ctx, "read user for update", id); err != nil {
+			return adapters.User{}, err
+		}
 	}
 	written, touched, err := a.apply(obj, ch)
 	if err != nil {
@@ -37,7 +39,7 @@ func (a *adapter) Update(ctx context.Context, id string, ch adapters.Change) (ad
 	}
 	if !touched {
 		// Nothing this configuration maps was asked for: no write, so nothing can be lost.
-		return a.toUser(current), nil
+		return a.userOf(obj, current), nil
 	}
 	for _, f := range systemFields {
 		delete(obj, f)
@@ -49,12 +51,12 @@ func (a *adapter) Update(ctx context.Context, id string, ch adapters.Change) (ad
 	}
 	got, t, err := decodeUser(op, answer)
 	if err != nil || t.ID == "" || short(obj, got) {
-		if _, t, err = a.getUser(ctx, "read back updated user", id); err != nil {
+		if got, t, err = a.getUser(ctx, "read back updated user", id); err != nil {
 			return adapters.User{}, err
 		}
 	}
 	a.checkCustomFields(ctx, id, written, t)
-	return a.toUser(t), nil
+	return a.userOf(got, t), nil
 }
 
 // apply writes ch into obj, the user object as read. It returns the custom fields it wrote (nil value: cleared)
@@ -139,4 +141,36 @@ func jsonBool(v bool) json.RawMessage {
 		return json.RawMessage("true")
 	}
 	return json.RawMessage("false")
+}
+
+// read is a user object as read from the vendor, kept in adapters.User.Opaque for a following read-merge-write.
+type read struct {
+	obj map[string]json.RawMessage
+	t   tiUser
+}
+
+func (r read) clone() map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(r.obj))
+	for k, v := range r.obj {
+		out[k] = v
+	}
+	return out
+}
+
+// baseRead returns the object ch.Base carries for user id, when it carries a whole one.
+func baseRead(base *adapters.User, id string) (read, bool) {
+	if base == nil || base.ID != id {
+		return read{}, false
+	}
+	r, ok := base.Opaque.(read)
+	return r, ok && r.obj != nil
+}
+
+// userOf maps an object read from the vendor and keeps the object for a following write.
+func (a *adapter) userOf(obj map[string]json.RawMessage, t tiUser) adapters.User {
+	u := a.toUser(t)
+	if obj != nil {
+		u.Opaque = read{obj: obj, t: t}
+	}
+	return u
 }

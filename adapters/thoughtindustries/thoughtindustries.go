@@ -19,10 +19,9 @@ const name = "thoughtindustries"
 
 // adapter is the Thought Industries adapter without hard delete (SCIM_BRIDGE_DELETE_MODE=deactivate).
 type adapter struct {
-	c     *upstream.Client
-	cfg   config
-	log   *slog.Logger
-	locks keyLock
+	c   *upstream.Client
+	cfg config
+	log *slog.Logger
 }
 
 // deletingAdapter adds the permanent DELETE. It is a separate type so that, in deactivate mode, a type assertion
@@ -52,6 +51,7 @@ func Open(get func(name string) string, deps adapters.Deps) (adapters.Adapter, e
 		// Header only: the seed's alternative, an apiKey query parameter, would land in every access log.
 		Authorize: func(r *http.Request) { r.Header.Set(headerAPIKey, token.Reveal()) },
 		Classify:  classify,
+		Reason:    func(b []byte) string { return upstream.ReasonFromJSON(b, errorKeys...) },
 		Timeout:   cfg.timeout,
 		HTTP:      deps.HTTP,
 	})
@@ -71,11 +71,11 @@ func Open(get func(name string) string, deps adapters.Deps) (adapters.Adapter, e
 
 // Get implements adapters.Adapter.
 func (a *adapter) Get(ctx context.Context, id string) (adapters.User, error) {
-	_, t, err := a.getUser(ctx, "get user", id)
+	obj, t, err := a.getUser(ctx, "get user", id)
 	if err != nil {
 		return adapters.User{}, err
 	}
-	return a.toUser(t), nil
+	return a.userOf(obj, t), nil
 }
 
 // getUser reads one user both as the raw object (for read-merge-write) and as the mapped fields.
@@ -170,6 +170,7 @@ func (a *adapter) list(ctx context.Context, op string, q url.Values) ([]adapters
 		if err := json.Unmarshal(raw, &t); err != nil {
 			return nil, nil, adapters.Errorf(adapters.KindInternal, name+": "+op, "decode %q: unexpected field type", envelopeUsers)
 		}
+		// No Opaque here: a listing is kept in memory as a whole, and writes start from a fresh read anyway.
 		users = append(users, a.toUser(t))
 	}
 	return users, env.Total, nil
@@ -297,12 +298,12 @@ func (a *adapter) Create(ctx context.Context, u adapters.User) (adapters.User, e
 	}
 	if short(body, obj) {
 		// The seed's own example answers a create with a subset of the fields sent.
-		if _, t, err = a.getUser(ctx, "read back created user", string(t.ID)); err != nil {
+		if obj, t, err = a.getUser(ctx, "read back created user", string(t.ID)); err != nil {
 			return adapters.User{}, err
 		}
 	}
 	a.checkCustomFields(ctx, string(t.ID), written, t)
-	return a.toUser(t), nil
+	return a.userOf(obj, t), nil
 }
 
 // Delete implements adapters.Deleter: DELETE /users/{id} is permanent and removes the user's learning history.
@@ -311,17 +312,7 @@ func (d *deletingAdapter) Delete(ctx context.Context, id string) error {
 	if id == "" {
 		return adapters.Errorf(adapters.KindNotFound, name+": "+op, "empty user id")
 	}
-	unlock, err := d.locks.lock(ctx, id)
-	if err != nil {
-		return lockError(op, err)
-	}
-	defer unlock()
 	return d.c.Do(ctx, upstream.Request{Op: op, Method: http.MethodDelete, Path: userPath(id)}, nil)
-}
-
-func lockError(op string, err error) error {
-	return &adapters.Error{Kind: adapters.KindUnavailable, Op: name + ": " + op,
-		Err: fmt.Errorf("wait for the user's other update: %w", err)}
 }
 
 // short reports whether an answer lacks a field that was sent with a value, so it must be read back to know what
@@ -380,3 +371,31 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// Attributes implements adapters.Adapter: the language (preferredLanguage; the bridge feeds it from locale when
+// the IdP sends only that), ssoId and role as configured, and every custom field's SCIM path.
+func (a *adapter) Attributes() []string {
+	out := []string{adapters.AttrPreferredLanguage}
+	if a.cfg.ssoFrom == ssoFromExternalID {
+		out = append(out, adapters.AttrExternalID)
+	}
+	if a.cfg.role == roleRoles {
+		out = append(out, adapters.AttrRole)
+	}
+	for _, cf := range a.cfg.customFields {
+		out = append(out, cf.Attr)
+	}
+	return out
+}
+
+// AddToGroup implements adapters.GroupAdder.
+func (a *adapter) AddToGroup(ctx context.Context, groupID, userID string) error {
+	const op = "add user to group"
+	if groupID == "" || userID == "" {
+		return adapters.Errorf(adapters.KindRejected, name+": "+op, "empty group or user id")
+	}
+	return a.c.Do(ctx, upstream.Request{Op: op, Method: http.MethodPost, Path: groupUsersPath(groupID),
+		Body: map[string]string{fieldUserID: userID}}, nil)
+}
+
+var _ adapters.GroupAdder = (*adapter)(nil)

@@ -432,29 +432,6 @@ func TestTheSSOIDSource(t *testing.T) {
 	}
 }
 
-func TestConcurrentUpdatesOfOneUserBothSurvive(t *testing.T) {
-	rg := newRig(t, nil, nil)
-	const pairs = 20
-	for i := range pairs {
-		id := rg.em.Seed(adapters.User{Email: fmt.Sprintf("u%02d@example.com", i), GivenName: "G", FamilyName: "F", Active: true})[0]
-		given, family := fmt.Sprintf("Given%02d", i), fmt.Sprintf("Family%02d", i)
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		wg.Go(func() { _, errs[0] = rg.a.Update(t.Context(), id, adapters.Change{GivenName: &given}) })
-		wg.Go(func() { _, errs[1] = rg.a.Update(t.Context(), id, adapters.Change{FamilyName: &family}) })
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatalf("pair %d: %v", i, err)
-			}
-		}
-		got, _ := rg.em.User(id)
-		if got.GivenName != given || got.FamilyName != family {
-			t.Errorf("pair %d: user holds %q %q, want %q %q: one update overwrote the other", i, got.GivenName, got.FamilyName, given, family)
-		}
-	}
-}
-
 func TestACustomFieldTheVendorDropsIsLoggedByKeyNotValue(t *testing.T) {
 	rg := newRig(t, settings{thoughtindustries.EnvCustomFields: "department=dept,costCenter=cost_center"}, nil)
 	rg.em.SetCustomFieldKeys("dept") // cost_center was never set up in the admin portal

@@ -24,6 +24,13 @@ const pathUsers = "/users"
 
 func userPath(id string) string { return pathUsers + "/" + url.PathEscape(id) }
 
+// groupUsersPath adds a member to a group: "POST /incoming/api/v1/groups/{groupId}/users" with {"userId": id}.
+// The seed documents no call that removes one.
+func groupUsersPath(groupID string) string { return "/groups/" + url.PathEscape(groupID) + "/users" }
+
+// fieldUserID is the body field of groupUsersPath.
+const fieldUserID = "userId"
+
 // Listing: "Pagination method: offset", "Pagination pointer: page / per_page", "Default page size: 25",
 // "Max page size: 100".
 const (
@@ -71,6 +78,9 @@ var (
 	// A full plan is undocumented; these are the phrases a seat or licence limit is expected to use.
 	seatLimitPhrases = []string{"user limit", "seat", "licen", "plan limit", "limit reached"}
 )
+
+// errorKeys are where a refusal's body holds the reason, tried in order ({"error":"Email is invalid"}).
+var errorKeys = []string{"error", "errors", "message"}
 
 // tiUser is the part of a user object the adapter maps. Pointers tell "absent or null" from a value.
 type tiUser struct {

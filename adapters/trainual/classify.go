@@ -61,3 +61,6 @@ func hasWord(text string, words []string) bool {
 	}
 	return false
 }
+
+// reason is the vendor's words for a refusal, for the SCIM error detail.
+func reason(body []byte) string { return upstream.ReasonFromJSON(body, errorKeys...) }

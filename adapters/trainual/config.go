@@ -16,9 +16,10 @@ import (
 
 // Names of the settings this target reads.
 const (
-	envURL     = "SCIM_BRIDGE_UPSTREAM_URL"
-	envToken   = "SCIM_BRIDGE_UPSTREAM_TOKEN"
-	envTimeout = "SCIM_BRIDGE_UPSTREAM_TIMEOUT"
+	envURL      = "SCIM_BRIDGE_UPSTREAM_URL"
+	envToken    = "SCIM_BRIDGE_UPSTREAM_TOKEN"
+	envTimeout  = "SCIM_BRIDGE_UPSTREAM_TIMEOUT"
+	envInactive = "SCIM_BRIDGE_TRAINUAL_INACTIVE_CREATE"
 
 	defaultTimeout = 15 * time.Second
 )
@@ -28,7 +29,17 @@ var Settings = []adapters.Setting{
 	{Env: envURL, Default: DefaultBaseURL, Usage: "Trainual API base URL"},
 	{Env: envToken, Secret: true, Usage: "Trainual API key (Settings > Integrations > API), sent as a Bearer token"},
 	{Env: envTimeout, Default: defaultTimeout.String(), Usage: "time limit of one Trainual API call (Go duration)"},
+	{Env: envInactive, Default: string(inactiveDeactivate), Usage: "a create with active=false: deactivate (create, which invites, then deactivate at once) or refuse (answer 400, no invitation sent)"},
 }
+
+// inactiveCreate says what a create of an inactive person does: Trainual's create always invites (a seat and an
+// e-mail) and cannot make a deactivated user.
+type inactiveCreate string
+
+const (
+	inactiveDeactivate inactiveCreate = "deactivate"
+	inactiveRefuse     inactiveCreate = "refuse"
+)
 
 // Open validates the settings and builds the raw Trainual adapter; it does no network I/O. Every problem is
 // reported at once, each naming its variable.
@@ -62,6 +73,15 @@ func Open(get func(name string) string, deps adapters.Deps) (adapters.Adapter, e
 		}
 	}
 
+	inactive := inactiveCreate(strings.ToLower(strings.TrimSpace(get(envInactive))))
+	switch inactive {
+	case "":
+		inactive = inactiveDeactivate
+	case inactiveDeactivate, inactiveRefuse:
+	default:
+		problems = append(problems, fmt.Errorf("%s must be %s or %s", envInactive, inactiveDeactivate, inactiveRefuse))
+	}
+
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("trainual: invalid settings: %w", errors.Join(problems...))
 	}
@@ -73,6 +93,7 @@ func Open(get func(name string) string, deps adapters.Deps) (adapters.Adapter, e
 			r.Header.Set("Authorization", "Bearer "+token.Reveal())
 		},
 		Classify:  classify,
+		Reason:    reason,
 		Timeout:   timeout,
 		UserAgent: "scim-bridge (trainual)",
 		HTTP:      deps.HTTP,
@@ -84,7 +105,7 @@ func Open(get func(name string) string, deps adapters.Deps) (adapters.Adapter, e
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &adapter{c: c, log: log}, nil
+	return &adapter{c: c, log: log, inactive: inactive}, nil
 }
 
 // checkBaseURL validates the base URL without quoting it back: it may hold credentials by mistake.

@@ -17,8 +17,9 @@ import (
 // adapter is the raw Trainual adapter: one vendor write per operation plus the reads Trainual's short answers and
 // unconfirmed semantics make necessary. It does not implement adapters.Deleter: Trainual's DELETE deactivates.
 type adapter struct {
-	c   *upstream.Client
-	log *slog.Logger
+	c        *upstream.Client
+	log      *slog.Logger
+	inactive inactiveCreate
 }
 
 // Error-text operation names, prefixed with "trainual: " by the client.
@@ -50,11 +51,18 @@ func (a *adapter) Get(ctx context.Context, id string) (adapters.User, error) {
 
 // Create implements adapters.Adapter. Trainual answers a create with id, email and status only, so the user is read
 // back. The new account is "invited" (Trainual sends the invitation email and a seat is consumed), which counts as
-// active; u.Active is not applied here: a person provisioned as inactive needs a following Update.
+// active; u.Active is not applied here: the bridge deactivates a person created inactive at once with an Update,
+// unless SCIM_BRIDGE_TRAINUAL_INACTIVE_CREATE=refuse, which refuses before anything is sent.
 func (a *adapter) Create(ctx context.Context, u adapters.User) (adapters.User, error) {
 	email := strings.TrimSpace(u.Email)
 	if email == "" {
-		return adapters.User{}, adapters.Errorf(adapters.KindRejected, "trainual: "+opCreate, "email is required")
+		return adapters.User{}, &adapters.Error{Kind: adapters.KindRejected, Op: "trainual: " + opCreate,
+			Detail: "email is required", Err: errors.New("email is required")}
+	}
+	if !u.Active && a.inactive == inactiveRefuse {
+		const why = "creating a deactivated user would send a Trainual invitation, and " + envInactive + "=refuse"
+		return adapters.User{}, &adapters.Error{Kind: adapters.KindRejected, Op: "trainual: " + opCreate, Detail: why,
+			Err: errors.New(why)}
 	}
 	body := createBody{
 		Email:      email,
@@ -122,12 +130,20 @@ func (a *adapter) Update(ctx context.Context, id string, ch adapters.Change) (ad
 		return a.readBack(ctx, n, opUpdate)
 	}
 
-	cur, err := a.get(ctx, n, opUpdate+": read")
-	if err != nil {
-		return adapters.User{}, err
+	var deactivated bool
+	var cur trainualUser
+	if ch.Base != nil && ch.Base.ID == id && !ch.Base.Partial {
+		// The caller read the user just now: its state decides, without a second GET.
+		deactivated = !ch.Base.Active
+	} else {
+		var err error
+		if cur, err = a.get(ctx, n, opUpdate+": read"); err != nil {
+			return adapters.User{}, err
+		}
+		deactivated = cur.isDeactivated()
 	}
 	switch {
-	case *ch.Active && cur.isDeactivated():
+	case *ch.Active && deactivated:
 		if err := a.c.Do(ctx, upstream.Request{Op: opReactivate, Method: http.MethodPatch, Path: pathUser(n),
 			Body: statusBody(statusActive)}, nil); err != nil {
 			return adapters.User{}, err
@@ -148,7 +164,7 @@ func (a *adapter) Update(ctx context.Context, id string, ch adapters.Change) (ad
 		}
 		return tu.toUser(true), nil
 
-	case !*ch.Active && !cur.isDeactivated():
+	case !*ch.Active && !deactivated:
 		if err := patchFields(); err != nil {
 			return adapters.User{}, err
 		}
@@ -159,6 +175,9 @@ func (a *adapter) Update(ctx context.Context, id string, ch adapters.Change) (ad
 			return adapters.User{}, err
 		}
 		if !hasFields {
+			if ch.Base != nil && ch.Base.ID == id && !ch.Base.Partial {
+				return *ch.Base, nil
+			}
 			return cur.toUser(true), nil
 		}
 		return a.readBack(ctx, n, opUpdate)
@@ -204,6 +223,10 @@ func (a *adapter) FindByEmail(ctx context.Context, email string) (adapters.User,
 		users := *env.Users
 		for _, tu := range users {
 			if strings.EqualFold(strings.TrimSpace(tu.Email.v), want) {
+				if tu.complete() {
+					// The listing carries the whole user: one call is enough.
+					return tu.toUser(true), nil
+				}
 				full, err := a.get(ctx, int64(tu.ID), opFind+": read")
 				if err != nil {
 					return adapters.User{}, err
@@ -295,3 +318,6 @@ func (a *adapter) readBack(ctx context.Context, n int64, op string) (adapters.Us
 
 // Interface guards. Trainual's DELETE deactivates, so there is no Deleter.
 var _ adapters.Adapter = (*adapter)(nil)
+
+// Attributes implements adapters.Adapter.
+func (a *adapter) Attributes() []string { return append([]string(nil), attributePaths...) }

@@ -534,8 +534,51 @@ func TestSettingsListTheTokenAsSecret(t *testing.T) {
 			t.Errorf("%s: Secret = %v", s.Env, s.Secret)
 		}
 	}
-	if len(trainual.Settings) != 3 {
-		t.Errorf("%d settings, want 3", len(trainual.Settings))
+	if len(trainual.Settings) != 4 {
+		t.Errorf("%d settings, want 4", len(trainual.Settings))
+	}
+}
+
+func TestInactiveCreateSetting(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		refused bool
+		problem bool
+	}{{"", false, false}, {"deactivate", false, false}, {"REFUSE", true, false}, {"maybe", false, true}} {
+		t.Run(tc.value, func(t *testing.T) {
+			em := trainualtest.New("k")
+			srv := httptest.NewServer(em)
+			defer srv.Close()
+			a, err := trainual.Open(func(k string) string {
+				return map[string]string{"SCIM_BRIDGE_UPSTREAM_URL": em.BaseURL(srv.URL), "SCIM_BRIDGE_UPSTREAM_TOKEN": "k",
+					"SCIM_BRIDGE_TRAINUAL_INACTIVE_CREATE": tc.value}[k]
+			}, adapters.Deps{})
+			if tc.problem {
+				if err == nil || !strings.Contains(err.Error(), "SCIM_BRIDGE_TRAINUAL_INACTIVE_CREATE") {
+					t.Fatalf("error %v, want one naming the setting", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			u := user(1)
+			u.Active = false
+			_, err = a.Create(t.Context(), u)
+			if tc.refused {
+				var ae *adapters.Error
+				if !errors.As(err, &ae) || ae.Kind != adapters.KindRejected || !strings.Contains(ae.Detail, "invitation") {
+					t.Fatalf("error %v, want a rejection that explains the invitation", err)
+				}
+				if em.Users() != 0 {
+					t.Error("a refused create reached Trainual")
+				}
+				return
+			}
+			if err != nil || em.Users() != 1 {
+				t.Fatalf("create: %v, %d users", err, em.Users())
+			}
+		})
 	}
 }
 

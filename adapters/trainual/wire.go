@@ -69,6 +69,10 @@ var (
 	seatWords  = []string{"seat", "seats", "plan", "plans"}
 )
 
+// errorKeys are where a refusal's body holds the reason, tried in order: Rails renders {"errors":[...]} or
+// {"errors":{"email":["is invalid"]}}; {"error":"..."} and {"message":"..."} cover other styles.
+var errorKeys = []string{"errors", "error", "message"}
+
 // trainualUser is the user object of GET /users/{id} (all fields) and of list items and short create/update answers
 // (some fields). optString records whether a field was present, so a short answer is never read as "emptied".
 type trainualUser struct {
@@ -178,6 +182,13 @@ func (tu trainualUser) toUser(full bool) adapters.User {
 	return u
 }
 
+// complete reports whether a list item carries every field a GET /users/{id} answers, so reading it again
+// would tell nothing new. The seed's list example carries id, email and names only.
+func (tu trainualUser) complete() bool {
+	return tu.Email.set && tu.FirstName.set && tu.LastName.set && tu.Status.set &&
+		tu.Role.set && tu.Title.set && tu.Department.set
+}
+
 // isDeactivated reports whether the object says the user is deactivated.
 func (tu trainualUser) isDeactivated() bool {
 	return strings.EqualFold(strings.TrimSpace(tu.Status.v), statusDeactivated)
@@ -245,3 +256,6 @@ func parseID(id string) (int64, bool) {
 	}
 	return n, true
 }
+
+// attributePaths are the SCIM paths Trainual holds (adapters.Adapter.Attributes), in a stable order.
+var attributePaths = []string{adapters.AttrTitle, adapters.AttrDepartment, adapters.AttrRole}

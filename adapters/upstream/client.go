@@ -24,6 +24,8 @@ type Options struct {
 	Authorize func(*http.Request) // sets the credential on each request
 	// Classify turns a non-2xx answer into a Kind; nil uses DefaultClassify.
 	Classify func(status int, body []byte) adapters.Kind
+	// Reason extracts the vendor's words from a refusal's body (see ReasonFromJSON); nil: none are shown.
+	Reason func(body []byte) string
 	// Timeout bounds one attempt (connect to last byte). Default 15s.
 	Timeout   time.Duration
 	UserAgent string
@@ -39,6 +41,7 @@ type Client struct {
 	base          *url.URL
 	authorize     func(*http.Request)
 	classify      func(int, []byte) adapters.Kind
+	reason        func([]byte) string
 	timeout       time.Duration
 	userAgent     string
 	http          *http.Client
@@ -68,6 +71,7 @@ func New(o Options) (*Client, error) {
 		base:          u,
 		authorize:     o.Authorize,
 		classify:      o.Classify,
+		reason:        o.Reason,
 		timeout:       o.Timeout,
 		userAgent:     o.UserAgent,
 		http:          o.HTTP,
@@ -168,6 +172,9 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 		}
 		if kind.Retryable() {
 			e.RetryAfter = c.retryAfter(resp.Header.Get("Retry-After"))
+		}
+		if kind == adapters.KindRejected && c.reason != nil {
+			e.Detail = cleanReason(c.reason(b))
 		}
 		return e
 	}

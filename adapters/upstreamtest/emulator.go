@@ -44,7 +44,8 @@ type Emulator interface {
 	SetSeatLimit(n int)
 	// Calls counts the requests of op received, failed ones included.
 	Calls(op Op) int
-	// Log returns every request received so far, in order (credentials removed).
+	// Log returns the latest requests received (up to DefaultLogLimit of them), oldest first, credentials removed;
+	// Calls keeps counting every request.
 	Log() []Call
 	// Reset clears injected faults and counters, keeping users.
 	Reset()

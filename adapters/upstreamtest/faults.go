@@ -19,8 +19,16 @@ type Faults struct {
 	window    time.Time
 	inWindow  int
 	seatLimit int
-	log       []Call
+	// log is a ring of the last logLimit calls (next is where the next one goes once it is full), so that a
+	// long-running sandbox keeps a bounded amount of memory; calls counts every call exactly.
+	log      []Call
+	next     int
+	logLimit int
 }
+
+// DefaultLogLimit is how many calls Log keeps unless SetLogLimit says otherwise: far more than any test makes,
+// and at about 1.5 KB a call a few MB at most.
+const DefaultLogLimit = 2048
 
 type failure struct {
 	status     int
@@ -87,24 +95,58 @@ func (f *Faults) Calls(op Op) int {
 func (f *Faults) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fail, f.drop, f.calls, f.log = nil, nil, nil, nil
+	f.fail, f.drop, f.calls, f.log, f.next = nil, nil, nil, nil, 0
 	f.latency, f.rps, f.inWindow, f.seatLimit = 0, 0, 0, 0
 }
 
-// Record appends a request to the call log; emulators call it with the body they read.
+// SetLogLimit sets how many of the latest calls Log keeps (n <= 0: DefaultLogLimit); the calls kept so far are
+// trimmed to the newest n. Calls is not affected: it counts every call.
+func (f *Faults) SetLogLimit(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	log := f.logLocked()
+	f.logLimit = n
+	if limit := f.limit(); len(log) > limit {
+		log = log[len(log)-limit:]
+	}
+	f.log, f.next = log, 0
+}
+
+func (f *Faults) limit() int {
+	if f.logLimit > 0 {
+		return f.logLimit
+	}
+	return DefaultLogLimit
+}
+
+// Record adds a request to the call log, dropping the oldest once the log holds its limit; emulators call it with
+// the body they read.
 func (f *Faults) Record(op Op, r *http.Request, body []byte) {
 	q := r.URL.Query()
 	q.Del("apiKey")
+	c := Call{Op: op, Method: r.Method, Path: r.URL.Path, Query: q.Encode(), Body: body}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.log = append(f.log, Call{Op: op, Method: r.Method, Path: r.URL.Path, Query: q.Encode(), Body: body})
+	if limit := f.limit(); len(f.log) < limit {
+		f.log = append(f.log, c)
+		return
+	}
+	f.log[f.next] = c
+	f.next = (f.next + 1) % len(f.log)
 }
 
-// Log implements Emulator.
+// Log implements Emulator: the latest calls (at most the log limit), oldest first.
 func (f *Faults) Log() []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Call(nil), f.log...)
+	return f.logLocked()
+}
+
+// logLocked returns a copy of the log in call order; f.mu must be held.
+func (f *Faults) logLocked() []Call {
+	out := make([]Call, 0, len(f.log))
+	out = append(out, f.log[f.next:]...)
+	return append(out, f.log[:f.next]...)
 }
 
 // Intercept records the call and applies injected faults. When handled is true the response has been written and

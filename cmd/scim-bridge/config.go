@@ -14,19 +14,29 @@ import (
 	"github.com/scim-bridge/scim-bridge/adapters"
 	"github.com/scim-bridge/scim-bridge/adapters/targets"
 	"github.com/scim-bridge/scim-bridge/scim/auth"
+	"github.com/scim-bridge/scim-bridge/scim/provision"
 )
 
 // coreSettings are the process's own settings; each target adds its own (targets.AllSettings).
 var coreSettings = []adapters.Setting{
+	{Env: "SCIM_BRIDGE_CONFIG", Usage: "YAML file describing several connections (see docs/configuration.md); without it the other settings describe one connection"},
 	{Env: "SCIM_BRIDGE_LISTEN", Default: ":8080", Usage: "listen address"},
 	{Env: "SCIM_BRIDGE_TARGET", Usage: "vendor to provision into: " + strings.Join(targets.Names(), " or ")},
 	{Env: "SCIM_BRIDGE_TOKEN", Secret: true, Usage: "bearer token(s) the IdP must send, comma-separated for rotation; each plain or sha256:<hex>"},
-	{Env: "SCIM_BRIDGE_DB", Default: "scim-bridge.db", Usage: "SQLite database file holding the identity links"},
+	{Env: "SCIM_BRIDGE_DB", Default: "scim-bridge.db", Usage: "SQLite database file holding the identity links, or a postgres:// URL for several replicas"},
 	{Env: "SCIM_BRIDGE_LOG_LEVEL", Default: "info", Usage: "debug, info, warn or error (logs are JSON)"},
 	{Env: "SCIM_BRIDGE_BASE_PATH", Default: "/scim/v2", Usage: "path the SCIM API is served under"},
 	{Env: "SCIM_BRIDGE_PUBLIC_URL", Usage: "absolute URL of the SCIM base path as the IdP reaches it (for meta.location behind a proxy)"},
 	{Env: "SCIM_BRIDGE_UPSTREAM_RETRY_BUDGET", Default: "20s", Usage: "longest time spent retrying a throttled or failing vendor call before answering 429/503"},
 	{Env: "SCIM_BRIDGE_LIST_CACHE_TTL", Default: "30s", Usage: "how long a full vendor listing is reused for plain lists and unindexed filters"},
+	{Env: "SCIM_BRIDGE_EMAIL_FROM", Default: "userName", Usage: "where the vendor e-mail (login) comes from: userName, work (emails[type eq \"work\"]) or primary (the primary e-mail)"},
+	{Env: "SCIM_BRIDGE_GROUPS", Default: "on", Usage: "on: serve /Groups (Okta Group Push, Entra group provisioning); off: a Users-only deployment"},
+	{Env: "SCIM_BRIDGE_GROUP_LINKS", Usage: "SCIM groups whose members join a vendor group: <displayName>=<vendor group id> or externalId:<id>=<vendor group id>, comma-separated (Thought Industries)"},
+	{Env: "SCIM_BRIDGE_GROUP_RULES", Usage: "attributes group members get: <group>: <attr>=<value>, ...; rules separated by ';', first match wins, '*' for everyone (e.g. Trainual Admins: role=admin; *: role=member)"},
+	{Env: "SCIM_BRIDGE_GUARD_THRESHOLD", Default: "10", Usage: "mass-deprovisioning guard: more deactivations and deletions than this count (or share, e.g. 5%) within SCIM_BRIDGE_GUARD_WINDOW holds further ones until `scim-bridge guard release`; 0 turns it off"},
+	{Env: "SCIM_BRIDGE_GUARD_WINDOW", Default: "10m", Usage: "the guard's window (Go duration)"},
+	{Env: "SCIM_BRIDGE_AUDIT_RETENTION", Default: "90d", Usage: "how long audit events are kept (Go duration, or days such as 90d)"},
+	{Env: "SCIM_BRIDGE_DERIVE_NAMES", Default: "true", Usage: "derive missing first/last names for the vendor from name.formatted, displayName or the e-mail (true or false)"},
 	{Env: "SCIM_BRIDGE_OAUTH_CLIENT_ID", Usage: "enables POST /oauth/token (client credentials) with this client id"},
 	{Env: "SCIM_BRIDGE_OAUTH_CLIENT_SECRET", Secret: true, Usage: "client secret for POST /oauth/token"},
 	{Env: "SCIM_BRIDGE_JWT_SIGNING_KEY", Secret: true, Usage: "HS256 secret or PEM private key signing issued tokens (random per process when unset)"},
@@ -49,16 +59,45 @@ type settings struct {
 	values map[string]string
 }
 
+// allSettings lists the core settings, then every target's once. A setting that several targets read (the vendor
+// URL, key and timeout) keeps each target's own help text, not the first target's for all.
 func allSettings() []adapters.Setting {
 	seen := map[string]bool{}
 	var out []adapters.Setting
-	for _, s := range append(append([]adapters.Setting{}, coreSettings...), targets.AllSettings()...) {
+	for i, s := range append(append([]adapters.Setting{}, coreSettings...), targets.AllSettings()...) {
 		if !seen[s.Env] {
 			seen[s.Env] = true
+			if i >= len(coreSettings) {
+				s.Usage = targetUsage(s)
+			}
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// targetUsage is the help text of a target setting: one line per target when targets describe it differently.
+func targetUsage(s adapters.Setting) string {
+	var lines []string
+	differ := false
+	for _, n := range targets.Names() {
+		t, _ := targets.Lookup(n)
+		for _, ts := range t.Settings {
+			if ts.Env != s.Env {
+				continue
+			}
+			u := ts.Usage
+			if ts.Default != s.Default && ts.Default != "" {
+				u += " (default " + ts.Default + ")"
+			}
+			differ = differ || u != s.Usage
+			lines = append(lines, n+": "+u)
+		}
+	}
+	if !differ {
+		return s.Usage
+	}
+	return strings.Join(lines, "\n")
 }
 
 // flagName turns SCIM_BRIDGE_UPSTREAM_URL into upstream-url.
@@ -147,6 +186,7 @@ func (s *settings) logValue() slog.Value {
 		if d.Secret {
 			v = "<secret>"
 		}
+		v = redactDB(d.Env, v)
 		attrs = append(attrs, slog.String(d.Env, v))
 	}
 	return slog.GroupValue(attrs...)
@@ -162,6 +202,13 @@ type config struct {
 	publicURL   string
 	retryBudget time.Duration
 	listTTL     time.Duration
+	emailFrom   provision.EmailFrom
+	deriveNames bool
+	groupsOn    bool
+	groupLinks  []provision.GroupLink
+	groupRules  string // parsed once the adapter says which attributes it holds
+	guard       provision.GuardPolicy
+	retention   time.Duration
 	auth        auth.Config
 	tlsCert     string
 	tlsKey      string
@@ -218,6 +265,43 @@ func (s *settings) validate() (config, []string) {
 	}
 	dur("SCIM_BRIDGE_UPSTREAM_RETRY_BUDGET", &c.retryBudget)
 	dur("SCIM_BRIDGE_LIST_CACHE_TTL", &c.listTTL)
+	if ef, ok := provision.ParseEmailFrom(s.get("SCIM_BRIDGE_EMAIL_FROM")); ok {
+		c.emailFrom = ef
+	} else {
+		problems = append(problems, "SCIM_BRIDGE_EMAIL_FROM must be userName, work or primary")
+	}
+	if b, err := strconv.ParseBool(s.get("SCIM_BRIDGE_DERIVE_NAMES")); err == nil {
+		c.deriveNames = b
+	} else {
+		problems = append(problems, "SCIM_BRIDGE_DERIVE_NAMES must be true or false")
+	}
+	switch strings.ToLower(strings.TrimSpace(s.get("SCIM_BRIDGE_GROUPS"))) {
+	case "on", "true":
+		c.groupsOn = true
+	case "off", "false":
+	default:
+		problems = append(problems, "SCIM_BRIDGE_GROUPS must be on or off")
+	}
+	if links, err := provision.ParseGroupLinks(s.get("SCIM_BRIDGE_GROUP_LINKS")); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.groupLinks = links
+	}
+	c.groupRules = s.get("SCIM_BRIDGE_GROUP_RULES")
+	if !c.groupsOn && (len(c.groupLinks) > 0 || strings.TrimSpace(c.groupRules) != "") {
+		problems = append(problems, "SCIM_BRIDGE_GROUP_LINKS and SCIM_BRIDGE_GROUP_RULES need SCIM_BRIDGE_GROUPS=on")
+	}
+	if gp, err := provision.ParseGuardThreshold(s.get("SCIM_BRIDGE_GUARD_THRESHOLD")); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.guard = gp
+	}
+	dur("SCIM_BRIDGE_GUARD_WINDOW", &c.guard.Window)
+	if d, ok := parseDays(s.get("SCIM_BRIDGE_AUDIT_RETENTION")); ok {
+		c.retention = d
+	} else {
+		problems = append(problems, "SCIM_BRIDGE_AUDIT_RETENTION must be a duration such as 2160h or a number of days such as 90d")
+	}
 
 	var ttl time.Duration
 	dur("SCIM_BRIDGE_JWT_TTL", &ttl)
@@ -250,4 +334,15 @@ func (s *settings) validate() (config, []string) {
 		problems = append(problems, "SCIM_BRIDGE_TLS_CERT and SCIM_BRIDGE_TLS_KEY must be set together")
 	}
 	return c, problems
+}
+
+// parseDays reads a positive Go duration or a whole number of days ("90d").
+func parseDays(v string) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if d, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(d)
+		return time.Duration(n) * 24 * time.Hour, err == nil && n > 0
+	}
+	d, err := time.ParseDuration(v)
+	return d, err == nil && d > 0
 }

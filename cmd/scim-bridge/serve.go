@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 	"github.com/scim-bridge/scim-bridge/scim"
 	"github.com/scim-bridge/scim-bridge/scim/auth"
 	"github.com/scim-bridge/scim-bridge/scim/provision"
-	"github.com/scim-bridge/scim-bridge/scim/store/sqlstore"
+	"github.com/scim-bridge/scim-bridge/scim/store"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(string)) error {
@@ -27,65 +28,145 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	return start(ctx, s, stderr, ready)
+	conns, err := connectionsOf(s, getenv)
+	if err != nil {
+		return err
+	}
+	return start(ctx, conns, stderr, ready)
+}
+
+// connectionsOf is the one connection the settings describe, or the connections of SCIM_BRIDGE_CONFIG.
+func connectionsOf(s *settings, getenv func(string) string) ([]connection, error) {
+	path := s.get("SCIM_BRIDGE_CONFIG")
+	if path == "" {
+		// The environment's one connection is named after its target, which is also its store namespace: the
+		// links of a deployment configured before connections existed stay where they were.
+		return []connection{{name: strings.ToLower(strings.TrimSpace(s.get("SCIM_BRIDGE_TARGET"))), s: s}}, nil
+	}
+	// Connection settings in the environment next to a file would be ambiguous (which connection?): refuse them.
+	var problems []string
+	for _, d := range s.defs {
+		if processSettings[d.Env] || d.Env == "SCIM_BRIDGE_CONFIG" {
+			continue
+		}
+		if getenv(d.Env) != "" || getenv(d.Env+"_FILE") != "" {
+			problems = append(problems, d.Env+" is set, but SCIM_BRIDGE_CONFIG describes the connections: set it in the file ("+fileKey(d.Env)+")")
+		}
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))
+	}
+	conns, err := loadConfigFile(path, getenv)
+	if err != nil {
+		return nil, err
+	}
+	// A process setting from the environment (or a flag) wins over the file's.
+	for _, c := range conns {
+		for env := range processSettings {
+			if getenv(env) != "" || s.get(env) != defaultOf(s.defs, env) {
+				c.s.values[env] = s.get(env)
+			}
+		}
+	}
+	return conns, nil
+}
+
+func defaultOf(defs []adapters.Setting, env string) string {
+	for _, d := range defs {
+		if d.Env == env {
+			return d.Default
+		}
+	}
+	return ""
 }
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// start validates the settings, opens everything and serves until ctx ends.
-func start(ctx context.Context, s *settings, logOut io.Writer, ready func(string)) error {
-	cfg, problems := s.validate()
-	log := newLogger(logOut, cfg.logLevel)
-	var adapter adapters.Adapter
-	if cfg.target.Open != nil {
-		a, err := cfg.target.Open(s.get, adapters.Deps{Logger: log.With(slog.String("target", cfg.target.Name))})
-		if err != nil {
-			problems = append(problems, err.Error())
+// opened is one connection, validated and opened.
+type opened struct {
+	name   string
+	cfg    config
+	svc    *provision.Service
+	authn  *auth.Authenticator
+	closer func()
+}
+
+// start validates every connection's settings, opens everything and serves until ctx ends. Process settings
+// (listen address, store, log level, TLS) are the same in every connection.
+func start(ctx context.Context, conns []connection, logOut io.Writer, ready func(string)) error {
+	pcfg, _ := conns[0].s.validate()
+	log := newLogger(logOut, pcfg.logLevel)
+	var problems []string
+	cfgs := make([]config, len(conns))
+	adapterOf := make([]adapters.Adapter, len(conns))
+	for i, c := range conns {
+		cfg, ps := c.s.validate()
+		if cfg.target.Open != nil {
+			a, err := cfg.target.Open(c.s.get, adapters.Deps{Logger: log.With(slog.String("connection", c.name), slog.String("target", cfg.target.Name))})
+			if err != nil {
+				ps = append(ps, err.Error())
+			}
+			adapterOf[i] = a
+			if a != nil {
+				ps = append(ps, groupProblems(&cfg, a)...)
+			}
 		}
-		adapter = a
+		if i > 0 {
+			// Process settings are reported once, with the first connection.
+			ps = slices.DeleteFunc(ps, func(p string) bool { return mentionsProcessSetting(p) })
+		}
+		for _, p := range ps {
+			if c.fromFile {
+				p = fmt.Sprintf("connection %q: %s", c.name, inFileTerms(p))
+			}
+			problems = append(problems, p)
+		}
+		cfgs[i] = cfg
+	}
+	if len(conns) > 1 {
+		names, auths := make([]string, len(conns)), make([]auth.Config, len(conns))
+		for i, c := range conns {
+			names[i], auths[i] = c.name, cfgs[i].auth
+		}
+		problems = append(problems, sharedCredentials(names, auths)...)
 	}
 	if len(problems) > 0 {
 		return errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))
 	}
-	log.Info("starting", slog.String("version", versionString()), slog.Any("settings", s.logValue()))
-
-	st, err := sqlstore.Open(ctx, cfg.db, cfg.target.Name)
-	if err != nil {
-		return fmt.Errorf("SCIM_BRIDGE_DB: %w", err)
+	for _, c := range conns {
+		log.Info("starting", slog.String("version", versionString()), slog.String("connection", c.name), slog.Any("settings", c.s.logValue()))
 	}
-	defer st.Close()
-
-	tlog := log.With(slog.String("target", cfg.target.Name))
-	svc, err := provision.New(provision.Options{
-		Target:  cfg.target.Name,
-		Store:   st,
-		Locker:  st,
-		Adapter: adapters.Retrying(adapter, adapters.RetryPolicy{Budget: cfg.retryBudget, Logger: tlog}),
-		Logger:  tlog,
-		ListTTL: cfg.listTTL,
-	})
-	if err != nil {
-		return err
-	}
-	authn, err := auth.New(cfg.auth, log.With(slog.String("component", "auth")), nil)
-	if err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-	defer authn.Close()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var scimConns []scim.Connection
+	for i, c := range conns {
+		o, err := openConnection(ctx, c.name, cfgs[i], adapterOf[i], pcfg.db, log, reg)
+		if err != nil {
+			return err
+		}
+		defer o.closer()
+		go o.svc.KeepAuditFor(ctx, cfgs[i].retention)
+		scimConns = append(scimConns, scim.Connection{
+			Name:    c.name,
+			Vendor:  cfgs[i].target.DisplayName,
+			Config:  scim.Config{BasePath: cfgs[i].basePath, PublicURL: cfgs[i].publicURL},
+			Service: o.svc,
+			Auth:    o.authn,
+		})
+		log.Info("connection", slog.String("connection", c.name), slog.String("target", cfgs[i].target.Name),
+			slog.String("base_path", cfgs[i].basePath), slog.String("delete_mode", o.svc.DeleteMode()))
+	}
+	cfg := pcfg
+	for _, c := range cfgs {
+		cfg.retryBudget = max(cfg.retryBudget, c.retryBudget)
+	}
 	h, err := scim.NewHandler(scim.Options{
-		Connections: []scim.Connection{{
-			Name:    cfg.target.Name,
-			Config:  scim.Config{BasePath: cfg.basePath, PublicURL: cfg.publicURL},
-			Service: svc,
-			Auth:    authn,
-		}},
-		Logger:   log,
-		Registry: reg,
+		Connections: scimConns,
+		Logger:      log,
+		Registry:    reg,
 	})
 	if err != nil {
 		return err
@@ -117,8 +198,7 @@ func start(ctx context.Context, s *settings, logOut io.Writer, ready func(string
 		scheme = "https"
 	}
 	log.Info("serving", slog.String("address", ln.Addr().String()), slog.String("scheme", scheme),
-		slog.String("base_path", cfg.basePath), slog.String("target", cfg.target.Name),
-		slog.String("delete_mode", svc.DeleteMode()))
+		slog.Int("connections", len(conns)))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -137,4 +217,111 @@ func start(ctx context.Context, s *settings, logOut io.Writer, ready func(string
 		return err
 	}
 	return nil
+}
+
+// openConnection opens one connection's store slice, provisioning service and authenticator.
+func openConnection(ctx context.Context, name string, cfg config, adapter adapters.Adapter, db string, log *slog.Logger,
+	reg *prometheus.Registry) (opened, error) {
+	st, err := openStore(ctx, db, name)
+	if err != nil {
+		return opened{}, fmt.Errorf("SCIM_BRIDGE_DB: %w", err)
+	}
+	clog := log.With(slog.String("connection", name), slog.String("target", cfg.target.Name))
+	ignored, err := scim.IgnoredAttributes(reg, name)
+	if err != nil {
+		st.Close()
+		return opened{}, err
+	}
+	vendor, err := adapters.NewVendorMetrics(reg, name, cfg.target.Name)
+	if err != nil {
+		st.Close()
+		return opened{}, err
+	}
+	// Instrumented sits under Retrying, so that it counts and times every attempt the vendor receives; Retrying
+	// reports its retries and waits through OnRetry (see adapters.Instrumented).
+	upstream := adapters.Retrying(adapters.Instrumented(adapter, vendor),
+		adapters.RetryPolicy{Budget: cfg.retryBudget, Logger: clog, OnRetry: vendor.Retried})
+	opts := provision.Options{
+		Target:      cfg.target.Name,
+		Store:       st,
+		Locker:      st,
+		Adapter:     upstream,
+		Logger:      clog,
+		ListTTL:     cfg.listTTL,
+		EmailFrom:   cfg.emailFrom,
+		DeriveNames: cfg.deriveNames,
+		Ignored:     ignored,
+		GroupLinks:  cfg.groupLinks,
+		GuardPolicy: cfg.guard,
+	}
+	if rules, err := provision.ParseGroupRules(cfg.groupRules, adapter.Attributes()); err == nil {
+		opts.GroupRules = rules
+	}
+	if gs, ok := st.(store.GroupStore); ok && cfg.groupsOn {
+		opts.Groups = gs
+	}
+	if al, ok := st.(store.AuditLog); ok {
+		opts.Audit = al
+	}
+	if g, ok := st.(store.Guard); ok {
+		opts.Guard = g
+	}
+	if lc, ok := st.(store.LinkCounter); ok {
+		opts.Counter = lc
+	}
+	trips, held, err := guardMetrics(reg, name)
+	if err != nil {
+		st.Close()
+		return opened{}, err
+	}
+	opts.Hooks = provision.Hooks{GuardTripped: trips.Inc, GuardHeld: held.Inc}
+	svc, err := provision.New(opts)
+	if err != nil {
+		st.Close()
+		return opened{}, err
+	}
+	authn, err := auth.New(cfg.auth, clog.With(slog.String("component", "auth")), nil)
+	if err != nil {
+		st.Close()
+		return opened{}, fmt.Errorf("auth: %w", err)
+	}
+	return opened{name: name, cfg: cfg, svc: svc, authn: authn, closer: func() { authn.Close(); st.Close() }}, nil
+}
+
+// mentionsProcessSetting reports whether a problem is about a process setting, which every connection shares.
+func mentionsProcessSetting(p string) bool {
+	for env := range processSettings {
+		if strings.Contains(p, env) {
+			return true
+		}
+	}
+	return false
+}
+
+// groupProblems checks the group settings against what the target holds; it parses the rules once the adapter
+// says which attributes it has.
+func groupProblems(cfg *config, a adapters.Adapter) []string {
+	var ps []string
+	if len(cfg.groupLinks) > 0 && !adapters.HasGroups(a) {
+		ps = append(ps, "SCIM_BRIDGE_GROUP_LINKS: "+cfg.target.Name+" has no groups its API can add people to; use SCIM_BRIDGE_GROUP_RULES")
+	}
+	if _, err := provision.ParseGroupRules(cfg.groupRules, a.Attributes()); err != nil {
+		ps = append(ps, err.Error())
+	}
+	return ps
+}
+
+// guardMetrics registers the guard's counters for one connection.
+func guardMetrics(reg prometheus.Registerer, connection string) (trips, held prometheus.Counter, err error) {
+	labels := prometheus.Labels{"connection": connection}
+	trips = prometheus.NewCounter(prometheus.CounterOpts{Name: "scim_bridge_guard_trips_total", ConstLabels: labels,
+		Help: "Times the mass-deprovisioning guard started holding deactivations and deletions."})
+	held = prometheus.NewCounter(prometheus.CounterOpts{Name: "scim_bridge_guard_held_requests_total", ConstLabels: labels,
+		Help: "Deactivations and deletions the guard answered 503 instead of applying."})
+	for _, c := range []prometheus.Collector{trips, held} {
+		if err := reg.Register(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	return trips, held, nil
 }

@@ -1,12 +1,23 @@
-// Command scim-load drives a running bridge (for instance `scim-bridge sandbox`) with a mix of the requests Okta and
-// Entra send, for a fixed time, and prints throughput, latency percentiles and non-2xx counts per operation.
+// Command scim-load measures the bridge.
+//
+// `scim-load bench` is the benchmark (docs/performance.md): it hosts the vendor emulator, starts the bridge as a
+// separate process against it, preloads and links N users, and reports each phase (a full paged import, each
+// operation alone, an Okta-like and an Entra-like mix, a vendor 429 storm, a steady-load soak) with requests/s,
+// p50/p90/p99, the latency the bridge adds to the same vendor calls made directly in the same run, vendor calls per
+// request, errors, the bridge's CPU per request and its memory:
+//
+//	go run ./cmd/scim-load bench -users 10000
+//
+// Without `bench` it drives a bridge that is already running (for instance `scim-bridge sandbox`) with a mix of the
+// requests Okta and Entra send, for a fixed time, and prints throughput, latency percentiles and non-2xx counts per
+// operation:
 //
 //	go run ./cmd/scim-load -url http://127.0.0.1:8080/scim/v2 -token T -duration 10s -concurrency 16 \
 //	    -mix create=1,get=4,filter=4,patch=1
 //
 // It creates users (named scim-load-<run>-...@example.com) and toggles their active flag, so it refuses a URL that
 // is not on a loopback address unless -allow-remote is given: pointed at a production bridge it would provision
-// real vendor accounts.
+// real vendor accounts. The benchmark only ever talks to the bridge it started.
 package main
 
 import (
@@ -171,6 +182,9 @@ type sample struct {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, getenv, stderr)
 	if err != nil {
 		return err

@@ -173,3 +173,11 @@ func (a *Authenticator) issue(clientID string) (string, error) {
 	}
 	return s, nil
 }
+
+// ClientID is the OAuth client id this authenticator issues tokens to; "" when OAuth is off.
+func (a *Authenticator) ClientID() string {
+	if a.client == nil {
+		return ""
+	}
+	return a.clientID
+}

@@ -35,6 +35,9 @@ func Parse(raw string) (*Filter, error) {
 	if len(raw) > maxLen {
 		return nil, invalid("filter: the filter is longer than 4096 bytes")
 	}
+	if expr, text, ok := parseSimple(raw); ok {
+		return checked(expr, text)
+	}
 	text := Rewrite(raw)
 	expr, err := parser.ParseFilterNumber([]byte(text))
 	if err != nil {
@@ -45,6 +48,11 @@ func Parse(raw string) (*Filter, error) {
 		return nil, invalid("filter: syntax error; expected attribute, operator and value, " +
 			"e.g. userName eq \"bjensen\"")
 	}
+	return checked(expr, text)
+}
+
+// checked decodes the string values of a parsed expression and checks it against the schema.
+func checked(expr parser.Expression, text string) (*Filter, error) {
 	if err := userschema.DecodeStrings(expr); err != nil {
 		return nil, invalid("filter: " + err.Error())
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	scimerrors "github.com/elimity-com/scim/errors"
+	"github.com/scim2/filter-parser/v2"
 
 	"github.com/scim-bridge/scim-bridge/scim/internal/userschema"
 )
@@ -11,17 +12,21 @@ import (
 // Apply returns a deep copy of res with ops applied in order (RFC 7644 §3.5.2); res itself is never modified.
 // The rules, beyond the RFC text:
 //
-//   - add on a multi-valued attribute appends the elements not already present; replace replaces the list;
-//     on a complex attribute both merge sub-attributes; a path-less value is applied key by key the same way;
-//   - add/replace on attr[filter] or attr[filter].sub changes every matching element, or, when none matches,
+//   - add on a multi-valued attribute appends the elements not already present and merges the others into the
+//     element they repeat (same identity: (type, value), see identity); replace replaces the list; on a complex
+//     attribute both merge sub-attributes; a path-less value is applied key by key the same way;
+//   - add/replace on attr[filter] or attr[filter].sub changes every matching element. When none matches, add
 //     creates one from the filter's equality conditions (`type eq "work"`) plus the value, so that several
-//     operations on the same filter build one element; replace on attr[filter] keeps those conditions in the
-//     replacement. If the created element would not match the filter, the operation fails with noTarget;
+//     operations on the same filter build one element, and fails with noTarget if that element would not match
+//     the filter; replace fails with noTarget (RFC 7644 §3.5.2.3) except on Entra's attr[type eq "x"].sub, which
+//     is an add (see replaceCreates); replace on attr[filter] keeps the filter's conditions in the replacement;
 //   - remove drops the attribute, sub-attribute or matching elements, or with a value list exactly the listed
 //     elements (compared by their "value" sub-attribute); removing a "value" sub-attribute drops its element;
 //     removing what is absent is a no-op; userName (required) cannot be removed;
 //   - null as a value, "" as a manager, and an empty list unassign (RFC 7643 §2.5);
-//   - setting primary true on one element clears it on the others (RFC 7643 §2.4);
+//   - setting primary true on one element clears it on the others (RFC 7644 §3.5.2; the first such element of
+//     the operation wins); after each operation the attribute it touched holds primary true at most once and no
+//     (type, value) pair twice (RFC 7643 §2.4, see NormalizeMultiValued);
 //   - unknown sub-attributes and read-only sub-attributes inside values are dropped, as the library does;
 //     read-only attributes in a path-less value are ignored, an explicit path to one fails with mutability;
 //   - meta is not touched: lastModified and version are the caller's.
@@ -110,6 +115,11 @@ func applyPath(res map[string]any, i int, op string, p userschema.Path, value an
 	}
 	if err != nil {
 		return err
+	}
+	if p.Attr.MultiValued {
+		if l, ok := userschema.AsList(c[p.Attr.Name]); ok {
+			setList(c, p.Attr.Name, normalizeList(p.Attr, l))
+		}
 	}
 	if p.Attr.Schema.URN != userschema.CoreURN && len(c) == 0 {
 		delete(res, p.Attr.Schema.URN)
@@ -220,28 +230,34 @@ func applyAttr(c map[string]any, i int, op string, a *userschema.Attr, value any
 		return err
 	}
 	if op == "replace" {
-		touched := make([]int, len(items))
-		for j := range items {
-			touched[j] = j
-		}
-		enforcePrimary(items, touched)
+		// The whole list is the client's: like a PUT body, its first primary wins (applyPath normalises).
 		setList(c, a.Name, items)
 		return nil
 	}
+	// One index of the existing values keeps add linear: 20,000 e-mails in one request used to take a minute,
+	// comparing every new value with every stored one.
 	list, _ := userschema.AsList(cur)
-	list = append([]any(nil), list...)
-	var touched []int
-	for _, it := range items {
-		at := -1
-		for j, e := range list {
-			if userschema.Equal(e, it) {
-				at = j
-				break
-			}
+	list = append(make([]any, 0, len(list)+len(items)), list...)
+	index := make(map[string]int, len(list)+len(items))
+	for j, e := range list {
+		if k := identity(a, e); !hasKey(index, k) {
+			index[k] = j
 		}
-		if at < 0 {
+	}
+	touched := make([]int, 0, len(items))
+	for _, it := range items {
+		k := identity(a, it)
+		at, ok := index[k]
+		if !ok {
 			list = append(list, it)
 			at = len(list) - 1
+			index[k] = at
+		} else if m, ok := list[at].(map[string]any); ok {
+			// The value is already there (RFC 7644 §3.5.2.1: no second copy); what the client says about it
+			// (display, primary) is kept.
+			if nm, ok := it.(map[string]any); ok {
+				merge(m, nm)
+			}
 		}
 		touched = append(touched, at)
 	}
@@ -345,6 +361,10 @@ func applyFiltered(c map[string]any, i int, op string, p userschema.Path, value 
 	}
 	eq := userschema.EqualityAttrs(p.Filter, a)
 	if len(matched) == 0 {
+		if op == "replace" && !replaceCreates(p) {
+			return fail(scimerrors.ScimErrorNoTarget, "Operations[%d]: no element of %q matches the filter of the "+
+				"path, so there is nothing to replace.", i, a.Name)
+		}
 		elem := map[string]any{}
 		merge(elem, eq)
 		merge(elem, patch)
@@ -369,6 +389,42 @@ func applyFiltered(c map[string]any, i int, op string, p userschema.Path, value 
 	enforcePrimary(list, matched)
 	setList(c, a.Name, list)
 	return nil
+}
+
+// replaceCreates reports whether a replace on the filtered path p that matches no element creates one, as an add
+// does, instead of failing with noTarget.
+//
+// RFC 7644 §3.5.2.3 says a replace whose value filter matches nothing SHALL fail with noTarget, and so it does for
+// every other shape (attr[filter] without a sub-attribute, value or and/or filters: `emails[value eq "x"].type`).
+// The one exception is the shape Microsoft Entra ID uses to provision its mapped attributes: a replace on
+// attr[type eq "x"].sub, e.g. `emails[type eq "work"].value` or `phoneNumbers[type eq "mobile"].value`,
+// sent as a delta for a user who has no element of that type yet (Entra's default attribute mappings;
+// idp-traffic.md §2.4; Captain-P-Goldfish/SCIM-SDK#416 and #668, better-auth/better-auth#10682,
+// sourcegraph-public-snapshot#49200). Entra expects the element to be created, and refusing it fails the whole
+// PATCH, taking every other change bundled with it down too. The same RFC section also says a replace whose
+// target "does not exist" is treated as an add, and such a path names one sub-attribute of the element that
+// has that type, which does not exist yet: that is the reading taken here. The type is not checked against a
+// list: Entra admins map attributes to any type (the default mappings use work, mobile, fax and other), so
+// `emails[type eq "home"].value` is created too.
+func replaceCreates(p userschema.Path) bool {
+	if p.Sub == nil {
+		return false
+	}
+	e, ok := p.Filter.(*filter.AttributeExpression)
+	if !ok || e == nil || e.Operator != filter.EQ {
+		return false
+	}
+	ap := e.AttributePath
+	if ap.URIPrefix != nil || ap.SubAttribute != nil || !strings.EqualFold(ap.AttributeName, "type") {
+		return false
+	}
+	_, isString := e.CompareValue.(string)
+	return isString
+}
+
+func hasKey(m map[string]int, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // merge copies the sub-attributes of patch into m; a nil value unassigns.
@@ -426,59 +482,56 @@ func removeSub(list []any, idx []int, sub *userschema.Attr) []any {
 }
 
 // removeListed removes the elements listed in value (Entra's legacy member-removal shape), matching complex
-// elements by their "value" sub-attribute with the sub-attribute's case rule.
+// elements by their "value" sub-attribute with the sub-attribute's case rule, and other values exactly. The
+// listed values are indexed once, so that removing many values stays linear like add.
 func removeListed(a *userschema.Attr, list []any, value any) []any {
 	want, ok := userschema.AsList(value)
 	if !ok {
 		want = []any{value}
 	}
 	valueAttr := a.Sub("value")
-	key := func(e any) (any, bool) {
-		if !a.Complex() || valueAttr == nil {
-			return e, true
+	byValue := a.Complex() && valueAttr != nil
+	key := func(e any, listed bool) (string, bool) {
+		if !byValue {
+			return valueKey(nil, e), true
+		}
+		if s, ok := e.(string); ok && listed {
+			return valueKey(valueAttr, s), true // a bare string names the element's value (a member id)
 		}
 		m, ok := e.(map[string]any)
 		if !ok {
-			return nil, false
+			return "", false
 		}
 		v, _, ok := userschema.Get(m, "value")
-		return v, ok
-	}
-	same := func(x, y any) bool {
-		xs, ok1 := x.(string)
-		ys, ok2 := y.(string)
-		if ok1 && ok2 && valueAttr != nil && !valueAttr.CaseExact {
-			return strings.EqualFold(xs, ys)
+		if !ok {
+			return "", false
 		}
-		return userschema.Equal(x, y)
+		return valueKey(valueAttr, v), true
+	}
+	gone := make(map[string]bool, len(want))
+	for _, w := range want {
+		if k, ok := key(w, true); ok {
+			gone[k] = true
+		}
 	}
 	out := make([]any, 0, len(list))
 	for _, e := range list {
-		ek, ok := key(e)
-		hit := false
-		for _, w := range want {
-			wk, wok := key(w)
-			if str, isStr := w.(string); isStr {
-				wk, wok = str, true // a bare id names the element's value
-			}
-			if ok && wok && same(ek, wk) {
-				hit = true
-				break
-			}
+		if k, ok := key(e, false); ok && gone[k] {
+			continue
 		}
-		if !hit {
-			out = append(out, e)
-		}
+		out = append(out, e)
 	}
 	return out
 }
 
-// enforcePrimary keeps primary true on at most one element: the last of the touched elements that has it.
+// enforcePrimary keeps primary true on at most one element when an operation set it (RFC 7644 §3.5.2): the first
+// of the touched elements that has it, as a POST body's first primary wins.
 func enforcePrimary(list []any, touched []int) {
 	winner := -1
 	for _, j := range touched {
 		if j >= 0 && j < len(list) && isPrimary(list[j]) {
 			winner = j
+			break
 		}
 	}
 	if winner < 0 {

@@ -225,6 +225,109 @@ func TestApply(t *testing.T) {
 			body: patchBody(`{"op":"add","path":"emails","value":[{"value":"a@x","nosuch":1}]}`),
 			want: `{"userName":"u","emails":[{"value":"a@x"}]}`,
 		},
+		// RFC 7644 §3.5.2.3: a replace whose value filter selects nothing has no target, except Entra's
+		// attr[type eq "x"].sub, which provisions an element that does not exist yet (see replaceCreates).
+		{
+			name: "replace on a value filter that matches no element is noTarget",
+			res:  `{"userName":"u","emails":[{"value":"w@x","type":"work"}]}`,
+			body: patchBody(`{"op":"replace","path":"emails[value eq \"nobody@x\"].type","value":"home"}`),
+			err:  "noTarget",
+		},
+		{
+			name: "replace of whole elements selected by a type that matches nothing is noTarget",
+			res:  `{"userName":"u","emails":[{"value":"w@x","type":"work"}]}`,
+			body: patchBody(`{"op":"replace","path":"emails[type eq \"home\"]","value":{"value":"h@x"}}`),
+			err:  "noTarget",
+		},
+		{
+			name: "replace through a conjunctive filter that matches nothing is noTarget",
+			res:  `{"userName":"u","emails":[{"value":"w@x","type":"work"}]}`,
+			body: patchBody(`{"op":"replace","path":"emails[type eq \"work\" and primary eq true].value","value":"n@x"}`),
+			err:  "noTarget",
+		},
+		{
+			name: "a noTarget replace fails the whole PATCH, operations before it included",
+			res:  `{"userName":"u","emails":[{"value":"w@x","type":"work"}]}`,
+			body: patchBody(`{"op":"replace","path":"title","value":"t"},` +
+				`{"op":"replace","path":"phoneNumbers[value eq \"+1\"].type","value":"work"}`),
+			err: "noTarget",
+		},
+		{
+			name: "Entra's replace on a type's sub-attribute creates the element next to other types",
+			res:  `{"userName":"u","emails":[{"value":"w@x","type":"work","primary":true}]}`,
+			body: patchBody(`{"op":"Replace","path":"emails[type eq \"home\"].value","value":"h@x"},` +
+				`{"op":"Replace","path":"phoneNumbers[type eq \"mobile\"].value","value":"+1 555 0100"}`),
+			want: `{"userName":"u","emails":[{"value":"w@x","type":"work","primary":true},{"type":"home","value":"h@x"}],` +
+				`"phoneNumbers":[{"type":"mobile","value":"+1 555 0100"}]}`,
+		},
+		{
+			name: "replace on a filter that matches still replaces what it matches",
+			res:  `{"userName":"u","emails":[{"value":"w@x","type":"work"},{"value":"h@x","type":"home"}]}`,
+			body: patchBody(`{"op":"replace","path":"emails[value eq \"h@x\"].type","value":"other"}`),
+			want: `{"userName":"u","emails":[{"value":"w@x","type":"work"},{"value":"h@x","type":"other"}]}`,
+		},
+		// RFC 7643 §2.4: one primary per attribute and no repeated (type, value) pair, after every operation.
+		{
+			name: "add of a (type, value) pair already present merges into that element instead of repeating it",
+			res:  `{"userName":"u","emails":[{"value":"A@x","type":"work"},{"value":"h@x","type":"home","primary":true}]}`,
+			body: patchBody(`{"op":"add","path":"emails","value":[{"value":"a@X","type":"Work","display":"A","primary":true}]}`),
+			want: `{"userName":"u","emails":[{"value":"a@X","type":"Work","display":"A","primary":true},` +
+				`{"value":"h@x","type":"home","primary":false}]}`,
+		},
+		{
+			name: "the same value under another type is another value",
+			res:  `{"userName":"u","emails":[{"value":"a@x","type":"work"}]}`,
+			body: patchBody(`{"op":"add","path":"emails","value":[{"value":"a@x","type":"home"}]}`),
+			want: `{"userName":"u","emails":[{"value":"a@x","type":"work"},{"value":"a@x","type":"home"}]}`,
+		},
+		{
+			name: "an add carrying two primaries keeps the first and clears the stored one",
+			res:  `{"userName":"u","phoneNumbers":[{"value":"1","type":"work","primary":true}]}`,
+			body: patchBody(`{"op":"add","path":"phoneNumbers","value":[{"value":"2","type":"mobile","primary":true},` +
+				`{"value":"3","type":"home","primary":true}]}`),
+			want: `{"userName":"u","phoneNumbers":[{"value":"1","type":"work","primary":false},` +
+				`{"value":"2","type":"mobile","primary":true},{"value":"3","type":"home","primary":false}]}`,
+		},
+		{
+			name: "a replaced list keeps its first primary and its first copy of each pair",
+			res:  `{"userName":"u"}`,
+			body: patchBody(`{"op":"replace","path":"roles","value":[{"value":"admin","type":"app"},{"value":"dev","primary":true},` +
+				`{"value":"ADMIN","type":"APP","primary":true},{"value":"ops","primary":true}]}`),
+			want: `{"userName":"u","roles":[{"value":"admin","type":"app"},{"value":"dev","primary":true},{"value":"ops","primary":false}]}`,
+		},
+		{
+			name: "a dropped duplicate that was the primary passes primary to the copy that is kept",
+			res:  `{"userName":"u"}`,
+			body: patchBody(`{"op":"replace","path":"emails","value":[{"value":"w@x","type":"work"},{"value":"W@X","type":"work","primary":true}]}`),
+			want: `{"userName":"u","emails":[{"value":"w@x","type":"work","primary":true}]}`,
+		},
+		{
+			name: "a filtered replace that makes two elements the same pair leaves one",
+			res:  `{"userName":"u","emails":[{"value":"a@x","type":"work","primary":true},{"value":"b@x","type":"work"}]}`,
+			body: patchBody(`{"op":"replace","path":"emails[type eq \"work\"].value","value":"c@x"}`),
+			want: `{"userName":"u","emails":[{"value":"c@x","type":"work","primary":true}]}`,
+		},
+		{
+			name: "an operation on an attribute repairs duplicates and primaries stored before",
+			res: `{"userName":"u","emails":[{"value":"a@x","type":"work","primary":true},{"value":"a@x","type":"work"},` +
+				`{"value":"b@x","type":"home","primary":true}],"phoneNumbers":[{"value":"1","primary":true},{"value":"1","primary":true}]}`,
+			body: patchBody(`{"op":"add","path":"emails","value":[{"value":"c@x","type":"other"}]}`),
+			want: `{"userName":"u","emails":[{"value":"a@x","type":"work","primary":true},{"value":"b@x","type":"home","primary":false},` +
+				`{"value":"c@x","type":"other"}],"phoneNumbers":[{"value":"1","primary":true},{"value":"1","primary":true}]}`,
+		},
+		{
+			name: "x509 certificate values are caseExact, so values differing in case are kept",
+			res:  `{"userName":"u","x509Certificates":[{"value":"TUlJQg=="}]}`,
+			body: patchBody(`{"op":"add","path":"x509Certificates","value":[{"value":"tuljqg=="},{"value":"TUlJQg=="}]}`),
+			want: `{"userName":"u","x509Certificates":[{"value":"TUlJQg=="},{"value":"tuljqg=="}]}`,
+		},
+		{
+			name: "addresses, which have no value, repeat only when every sub-attribute but primary repeats",
+			res:  `{"userName":"u","addresses":[{"type":"work","locality":"Oslo"}]}`,
+			body: patchBody(`{"op":"add","path":"addresses","value":[{"type":"work","locality":"Oslo","primary":true},` +
+				`{"type":"work","locality":"Bergen"}]}`),
+			want: `{"userName":"u","addresses":[{"type":"work","locality":"Oslo","primary":true},{"type":"work","locality":"Bergen"}]}`,
+		},
 		{name: "removing the required userName is mutability", body: patchBody(`{"op":"remove","path":"userName"}`), err: "mutability"},
 		{name: "a filter on a single-valued attribute is invalidPath", body: patchBody(`{"op":"add","path":"name[givenName eq \"x\"].familyName","value":"y"}`), err: "invalidPath"},
 		{name: "a filter on an unknown sub-attribute is invalidPath", body: patchBody(`{"op":"add","path":"emails[nosuch eq \"x\"].value","value":"y"}`), err: "invalidPath"},

@@ -1,6 +1,9 @@
 package patch
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func BenchmarkApplyEntraPatch(b *testing.B) {
 	res := decode(b, entraUser)
@@ -20,5 +23,21 @@ func BenchmarkApplyEntraPatch(b *testing.B) {
 		if _, err := Apply(res, ops); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkAddManyValues is the whole PATCH pipeline adding n e-mails to a user who already has n (issue 12 §9:
+// 20,000 took a minute). ns/op divided by n should not grow with n.
+func BenchmarkAddManyValues(b *testing.B) {
+	for _, n := range []int{2000, 20000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			run := addMany(b, n)
+			for b.Loop() {
+				if err := run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/value")
+		})
 	}
 }

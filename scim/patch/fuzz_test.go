@@ -3,6 +3,8 @@ package patch
 import (
 	"os"
 	"testing"
+
+	"github.com/scim-bridge/scim-bridge/scim/internal/userschema"
 )
 
 func seedTestdata(f *testing.F) {
@@ -15,6 +17,9 @@ func seedTestdata(f *testing.F) {
 	}
 	for _, s := range []string{
 		patchBody(`{"op":"remove","path":"emails[type eq \"work\"].value"}`),
+		patchBody(`{"op":"add","path":"emails","value":[{"value":"A@x","type":"work","primary":true},{"value":"a@X","type":"Work","primary":true}]}`),
+		patchBody(`{"op":"replace","path":"phoneNumbers","value":[{"value":"1","primary":true},{"value":"1"},{"value":"2","primary":true}]}`),
+		patchBody(`{"op":"replace","path":"emails[type eq \"home\"].primary","value":true}`),
 		patchBody(`{"op":"replace","path":"emails[type eq \"work\" and primary eq true]","value":{"value":"x"}}`),
 		patchBody(`{"op":"add","path":"emails[not(type eq \"work\")].value","value":"x"}`),
 		patchBody(`{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":null}}`),
@@ -64,11 +69,40 @@ func FuzzApply(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Parse(Normalize(%q)) = %v", body, err)
 		}
-		if _, err := apply(res, ops); err != nil {
+		out, err := apply(res, ops)
+		if err != nil {
 			scimType(t, err)
 		}
+		assertRFC7643MultiValued(t, out)
 		if canonicalJSON(t, res) != before {
 			t.Fatalf("apply modified its input for %s", norm)
 		}
 	})
+}
+
+// assertRFC7643MultiValued fails when a multi-valued attribute of res holds primary true twice or repeats a value
+// (RFC 7643 §2.4). Apply starts from a resource that obeys both and must keep it so.
+func assertRFC7643MultiValued(t *testing.T, res map[string]any) {
+	t.Helper()
+	for _, a := range userschema.Core().Attrs() {
+		if !a.MultiValued || !a.Complex() {
+			continue
+		}
+		v, _, _ := userschema.Get(res, a.Name)
+		list, _ := userschema.AsList(v)
+		primaries, seen := 0, map[string]bool{}
+		for _, e := range list {
+			if isPrimary(e) {
+				primaries++
+			}
+			k := identity(a, e)
+			if seen[k] {
+				t.Fatalf("%s repeats a value: %s", a.Name, canonicalJSON(t, list))
+			}
+			seen[k] = true
+		}
+		if primaries > 1 {
+			t.Fatalf("%s has %d primary values: %s", a.Name, primaries, canonicalJSON(t, list))
+		}
+	}
 }

@@ -140,6 +140,12 @@ func setString(res map[string]any, path, value string) {
 	if sub == "" {
 		if value == "" {
 			delete(m, k)
+			if container != "" && len(m) == 0 {
+				// An extension left empty is not shown as {}.
+				if ck, ok := lookupKey(res, container); ok {
+					delete(res, ck)
+				}
+			}
 		} else {
 			m[k] = value
 		}

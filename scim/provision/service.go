@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	scimerrors "github.com/elimity-com/scim/errors"
-
 	"github.com/scim-bridge/scim-bridge/adapters"
 	"github.com/scim-bridge/scim-bridge/scim/store"
 )
@@ -31,9 +29,6 @@ func (r Resource) ETag() string { return ETag(r.Version) }
 // ETag formats a link version as a weak entity tag.
 func ETag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
 
-// ErrPrecondition is returned when an If-Match header names another version.
-var ErrPrecondition = errors.New("provision: resource version does not match If-Match")
-
 // Options configure a Service.
 type Options struct {
 	Target  string // for messages: "trainual"
@@ -44,6 +39,33 @@ type Options struct {
 	// ListTTL is how long a listing of every vendor user is reused for plain lists and unindexed filters.
 	// Default 30s. Writes through the bridge update it at once.
 	ListTTL time.Duration
+	// EmailFrom says where the vendor e-mail comes from; default EmailFromUserName.
+	EmailFrom EmailFrom
+	// DeriveNames fills names the IdP did not send, for the vendor only (see deriveNames).
+	DeriveNames bool
+	// Ignored, when set, is called with the SCIM path of every attribute a vendor silently did not store (for a
+	// metric). It is never given a value.
+	Ignored func(attribute string)
+	// Groups keeps SCIM groups; nil turns /Groups off (a Users-only deployment).
+	Groups store.GroupStore
+	// GroupRules and GroupLinks say what a group does in the vendor (see ParseGroupRules, ParseGroupLinks).
+	GroupRules GroupRules
+	GroupLinks []GroupLink
+	// Audit receives one event per provisioning action; nil keeps no trail.
+	Audit store.AuditLog
+	// Guard and GuardPolicy are the mass-deprovisioning guard; a nil Guard or an off policy turns it off. Counter
+	// sizes a threshold given as a share of the users.
+	Guard       store.Guard
+	GuardPolicy GuardPolicy
+	Counter     store.LinkCounter
+	// Hooks are told about guard events (for metrics).
+	Hooks Hooks
+}
+
+// Hooks are optional callbacks for metrics.
+type Hooks struct {
+	GuardTripped func() // the guard started holding
+	GuardHeld    func() // a deactivation or deletion was held
 }
 
 // Service provisions SCIM users into one vendor. It holds the per-connection state; there is no global state.
@@ -54,8 +76,21 @@ type Service struct {
 	up      adapters.Adapter
 	log     *slog.Logger
 	listTTL time.Duration
+	m       mapper
+	ignored func(string)
 	snap    snapshot
 	ready   readiness
+
+	groups     store.GroupStore
+	rules      GroupRules
+	groupLinks []GroupLink
+
+	audit       store.AuditLog
+	guard       store.Guard
+	guardPolicy GuardPolicy
+	counter     store.LinkCounter
+	hooks       Hooks
+	gs          guardState
 }
 
 // New builds a Service.
@@ -69,33 +104,33 @@ func New(o Options) (*Service, error) {
 	if o.ListTTL <= 0 {
 		o.ListTTL = 30 * time.Second
 	}
-	return &Service{target: o.Target, store: o.Store, locker: o.Locker, up: o.Adapter, log: o.Logger, listTTL: o.ListTTL}, nil
+	if o.EmailFrom == "" {
+		o.EmailFrom = EmailFromUserName
+	}
+	if o.Ignored == nil {
+		o.Ignored = func(string) {}
+	}
+	m := mapper{paths: o.Adapter.Attributes(), emailFrom: o.EmailFrom, deriveNames: o.DeriveNames}
+	return &Service{target: o.Target, store: o.Store, locker: o.Locker, up: o.Adapter, log: o.Logger, listTTL: o.ListTTL,
+		m: m, ignored: o.Ignored, groups: o.Groups, rules: o.GroupRules, groupLinks: o.GroupLinks,
+		audit: o.Audit, guard: o.Guard, guardPolicy: o.GuardPolicy, counter: o.Counter, hooks: o.Hooks}, nil
 }
 
 // Target names the vendor this service provisions into.
 func (s *Service) Target() string { return s.target }
 
-func userKey(userName string) string { return "user:" + strings.ToLower(userName) }
+func userKey(userName string) string { return "user:" + store.Fold(userName) }
 func idKey(id string) string         { return "id:" + id }
 
+// lock takes one key. Keys are always taken in the order user:, then id:, so that a create (which learns the
+// vendor id only after its userName is locked) and a rename (which learns the new userName only after its id is
+// locked, and so starts over) can never wait on each other.
 func (s *Service) lock(ctx context.Context, key string) (func(), error) {
 	unlock, err := s.locker.Lock(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("provision: lock: %w", err)
 	}
 	return unlock, nil
-}
-
-func invalidValue(detail string) error {
-	e := scimerrors.ScimErrorInvalidValue
-	e.Detail = detail
-	return e
-}
-
-func uniqueness(detail string) error {
-	e := scimerrors.ScimErrorUniqueness
-	e.Detail = detail
-	return e
 }
 
 // clean removes what is never stored: attributes the server owns, and the password, which is write-only and
@@ -111,11 +146,12 @@ func clean(res map[string]any) map[string]any {
 	return out
 }
 
-// Create provisions a new user. A userName already linked answers 409; a person who already exists in the vendor
-// (made in its UI, or deactivated by an earlier SCIM DELETE) is linked and updated instead of duplicated.
+// Create provisions a new user. A userName linked to a live vendor account answers 409; a person who already
+// exists in the vendor (made in its UI, deactivated by an earlier SCIM DELETE, or created by an earlier attempt
+// whose answer was lost) is linked and brought to the state the IdP asked for, never duplicated.
 func (s *Service) Create(ctx context.Context, attrs map[string]any) (Resource, error) {
 	res := clean(attrs)
-	userName := getString(res, "userName")
+	userName := getString(res, pathUserName)
 	if strings.TrimSpace(userName) == "" {
 		return Resource{}, invalidValue("userName is required.")
 	}
@@ -124,17 +160,19 @@ func (s *Service) Create(ctx context.Context, attrs map[string]any) (Resource, e
 		return Resource{}, err
 	}
 	defer unlock()
-
-	if links, err := s.store.Lookup(ctx, store.ByUserName, userName); err != nil {
+	if err := s.claimUserName(ctx, userName, ""); err != nil {
 		return Resource{}, err
-	} else if len(links) > 0 {
-		return Resource{}, uniqueness("A user with this userName already exists.")
 	}
 
-	want := desired(res)
+	want := s.m.desired(res, true)
+	if strings.TrimSpace(want.Email) == "" {
+		return Resource{}, invalidValue("The user has no " + string(s.m.emailFrom) +
+			" e-mail, which SCIM_BRIDGE_EMAIL_FROM makes the vendor login: map one in the IdP.")
+	}
 	v, err := s.up.Create(ctx, want)
+	linked := false
 	if errors.Is(err, adapters.ErrConflict) {
-		// The vendor already has this email: link that account rather than fail or duplicate it.
+		// The vendor already has this e-mail: link that account rather than fail or duplicate it.
 		existing, ferr := s.up.FindByEmail(ctx, want.Email)
 		if ferr != nil {
 			if errors.Is(ferr, adapters.ErrNotFound) {
@@ -142,89 +180,171 @@ func (s *Service) Create(ctx context.Context, attrs map[string]any) (Resource, e
 			}
 			return Resource{}, ferr
 		}
-		return s.adoptAndUpdate(ctx, existing, res)
+		v, err = existing, nil
+		linked = true
 	}
 	if err != nil {
+		s.record(ctx, OpCreate, "", userName, nil, err)
 		return Resource{}, err
 	}
-	d := linkData{Resource: res, Seen: seenOf(v)}
-	l, err := s.store.Create(ctx, store.Link{ID: v.ID, UserName: userName, ExternalID: getString(res, "externalId"),
-		Email: workEmail(res), Extras: d.encode()})
-	if errors.Is(err, store.ErrConflict) {
-		// The vendor handed back an id we already know: a revived or re-created account.
-		return s.adoptAndUpdate(ctx, v, res)
-	}
-	if err != nil {
-		return Resource{}, err
-	}
-	s.snap.put(v)
-	return resourceOf(l, d, v), nil
+	derived := s.m.deriveNames && (!hasValue(res, pathGivenName) || !hasValue(res, pathFamilyName))
+	return s.adopt(ctx, v, res, derived, linked)
 }
 
-// adoptAndUpdate links an existing vendor account to the resource the IdP sent, reviving a tombstone if there is
-// one, and pushes the resource's values to the vendor.
-func (s *Service) adoptAndUpdate(ctx context.Context, v adapters.User, res map[string]any) (Resource, error) {
+// claimUserName makes sure no live link other than exceptID holds userName. A link whose vendor account is gone
+// (deleted in the vendor's UI) is retired on the way, so that the person can be provisioned again. The caller
+// holds userName's lock.
+func (s *Service) claimUserName(ctx context.Context, userName, exceptID string) error {
+	links, err := s.store.Lookup(ctx, store.ByUserName, userName)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if l.ID == exceptID {
+			continue
+		}
+		// The vendor is the truth about whether that account still exists.
+		_, err := s.up.Get(ctx, l.ID)
+		switch {
+		case errors.Is(err, adapters.ErrNotFound):
+			s.retire(ctx, l.ID)
+			continue
+		case err != nil:
+			return err
+		}
+		return uniqueness("A user with this userName already exists.")
+	}
+	return nil
+}
+
+// adopt links the vendor account v, which a create ended at, to the resource the IdP sent, and applies the
+// IdP's whole desired state to it: a create may have ended at an existing account (the vendor refused a duplicate
+// e-mail, or a retried create found its first attempt) or at one the vendor made with defaults it was not given
+// (Trainual invites everyone as active). A live link means another SCIM user owns the account: 409.
+func (s *Service) adopt(ctx context.Context, v adapters.User, res map[string]any, derived, linked bool) (Resource, error) {
 	unlock, err := s.lock(ctx, idKey(v.ID))
 	if err != nil {
 		return Resource{}, err
 	}
 	defer unlock()
-	userName := getString(res, "userName")
-
-	// What the IdP is taken to have seen: the vendor's values for a new link, the known resource for a known one.
-	old := render(adopted(v), v)
 	l, err := s.store.Get(ctx, v.ID)
+	known := err == nil
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		d := linkData{Resource: res, Seen: seenOf(v)}
-		l, err = s.store.Create(ctx, store.Link{ID: v.ID, UserName: userName, ExternalID: getString(res, "externalId"),
-			Email: workEmail(res), Extras: d.encode()})
-		if err != nil {
-			return Resource{}, err
-		}
 	case err != nil:
 		return Resource{}, err
-	case !l.Deleted && !strings.EqualFold(l.UserName, userName):
-		return Resource{}, uniqueness("The vendor account with this email is linked to another userName.")
-	default:
-		old = render(decodeLinkData(l.Extras), v)
+	case !l.Deleted && !decodeLinkData(l.Extras).unclaimed():
+		return Resource{}, uniqueness("The vendor account with this e-mail belongs to another user.")
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "linked existing vendor account", slog.String("id", v.ID))
-	return s.write(ctx, l, v, old, res, true)
-}
+	// A live link no IdP has written (a lookup by e-mail linked it) is this person's account: take it over.
 
-// write pushes what changed from old to res to the vendor and stores res as the IdP's copy.
-func (s *Service) write(ctx context.Context, l store.Link, v adapters.User, old, res map[string]any, revive bool) (Resource, error) {
-	ch := diff(v, old, res)
-	if !ch.IsZero() {
-		var err error
-		if v, err = s.up.Update(ctx, l.ID, ch); err != nil {
-			return Resource{}, err
-		}
-		s.snap.put(v)
+	var prior linkData
+	if known {
+		prior = decodeLinkData(l.Extras)
 	}
-	d := linkData{Resource: res, Seen: seenOf(v)}
-	nl, err := s.store.Update(ctx, l.ID, func(old store.Link) (store.Link, error) {
-		old.UserName = getString(res, "userName")
-		old.ExternalID = getString(res, "externalId")
-		old.Email = workEmail(res)
-		old.Extras = d.encode()
-		if revive {
-			old.Deleted = false
-		}
-		return old, nil
-	})
+	rules, err := s.ruleValues(ctx, v.ID, res, prior)
+	if err != nil {
+		return Resource{}, err
+	}
+	ch, owned := s.m.plan(v, res, ownership{}, writeWhole, nil, rules)
+	op := OpCreate
+	if linked || known {
+		op = OpLink
+	}
+	if v, err = s.push(ctx, v, ch); err != nil {
+		s.record(ctx, op, v.ID, getString(res, pathUserName), changedNames(ch), err)
+		return Resource{}, err
+	}
+	s.record(ctx, op, v.ID, getString(res, pathUserName), changedNames(ch), nil)
+	d := linkData{Resource: res, Seen: seenOf(v), Derived: derived, RuleOwned: ruleOwned(rules)}
+	d.setOwnership(owned)
+	userName := getString(res, pathUserName)
+	if !known {
+		l, err = s.store.Create(ctx, store.Link{ID: v.ID, UserName: userName, ExternalID: getString(res, "externalId"),
+			Email: workEmail(res), Extras: d.encode()})
+	} else {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "linked a known vendor account to the IdP's user", slogID(v.ID),
+			slog.Bool("was_deleted", l.Deleted))
+		l, err = s.store.Update(ctx, v.ID, func(old store.Link) (store.Link, error) {
+			old.UserName, old.ExternalID, old.Email = userName, getString(res, "externalId"), workEmail(res)
+			old.Extras, old.Deleted = d.encode(), false
+			return old, nil
+		})
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return Resource{}, uniqueness("A user with this userName already exists.")
 	}
 	if err != nil {
 		return Resource{}, err
 	}
-	return resourceOf(nl, d, v), nil
+	s.snap.put(v)
+	return s.resourceOf(l, d, v), nil
 }
 
-func resourceOf(l store.Link, d linkData, v adapters.User) Resource {
-	r := Resource{ID: l.ID, Attrs: render(d, v), Created: v.Created, Modified: v.Updated, Version: l.Version}
+// push sends ch to the vendor and returns the user as the vendor now holds it, noting every field the vendor
+// silently did not store.
+func (s *Service) push(ctx context.Context, v adapters.User, ch adapters.Change) (adapters.User, error) {
+	if ch.IsZero() {
+		return v, nil
+	}
+	if !v.Partial {
+		// v was read from the vendor in this request, under the user's lock: the adapter need not read it again.
+		ch.Base = &v
+	}
+	got, err := s.up.Update(ctx, v.ID, ch)
+	if err != nil {
+		return adapters.User{}, err
+	}
+	for _, attr := range ignored(ch, got) {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "the vendor did not store an attribute it was sent", slogID(v.ID),
+			slog.String("attribute", attr))
+		s.ignored(attr)
+	}
+	s.snap.put(got)
+	return got, nil
+}
+
+// retire marks the link of a vendor account that no longer exists: lookups stop returning it and a later create
+// makes a new account. It is kept as a tombstone for the record.
+func (s *Service) retire(ctx context.Context, id string) {
+	s.snap.remove(id)
+	_, err := s.store.Update(ctx, id, func(l store.Link) (store.Link, error) {
+		if l.Deleted {
+			return l, errAlreadyRetired
+		}
+		d := decodeLinkData(l.Extras)
+		d.Retired = true
+		l.Deleted, l.Extras = true, d.encode()
+		return l, nil
+	})
+	s.leaveGroups(ctx, id)
+	switch {
+	case err == nil:
+		s.log.LogAttrs(ctx, slog.LevelWarn, "the vendor account is gone (deleted in the vendor?): link retired", slogID(id))
+		s.record(ctx, OpRetire, id, "", nil, nil)
+	case errors.Is(err, errAlreadyRetired), errors.Is(err, store.ErrNotFound):
+	default:
+		s.log.LogAttrs(ctx, slog.LevelError, "could not retire the link of a vendor account that is gone", slogID(id),
+			slog.String("error", err.Error()))
+	}
+}
+
+var errAlreadyRetired = errors.New("provision: link already deleted")
+
+// leaveGroups takes a user who is now 404 to the IdP out of every group (RFC 7644 §3.6: a deleted resource is
+// removed from the groups that named it).
+func (s *Service) leaveGroups(ctx context.Context, id string) {
+	if s.groups == nil {
+		return
+	}
+	if _, err := s.groups.RemoveUser(ctx, id); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "could not remove a deleted user from its groups", slogID(id),
+			slog.String("error", err.Error()))
+	}
+}
+
+func (s *Service) resourceOf(l store.Link, d linkData, v adapters.User) Resource {
+	r := Resource{ID: l.ID, Attrs: s.m.render(d, v), Created: v.Created, Modified: v.Updated, Version: l.Version}
 	if r.Created.IsZero() {
 		r.Created = l.Created
 	}
@@ -234,10 +354,9 @@ func resourceOf(l store.Link, d linkData, v adapters.User) Resource {
 	return r
 }
 
-func notFound(id string) error { return scimerrors.ScimErrorResourceNotFound(id) }
-
 // current returns the live link of id and the vendor's fresh view, linking a vendor account no IdP has written
-// yet (so that a PUT or PATCH on a user found by a list works).
+// yet (so that a PUT or PATCH on a user found by a list works). A linked account the vendor no longer has is
+// retired and answers 404.
 func (s *Service) current(ctx context.Context, id string) (store.Link, adapters.User, error) {
 	l, err := s.store.Get(ctx, id)
 	if err == nil && l.Deleted {
@@ -248,6 +367,9 @@ func (s *Service) current(ctx context.Context, id string) (store.Link, adapters.
 	}
 	v, uerr := s.up.Get(ctx, id)
 	if errors.Is(uerr, adapters.ErrNotFound) {
+		if err == nil {
+			s.retire(ctx, id)
+		}
 		return store.Link{}, adapters.User{}, notFound(id)
 	}
 	if uerr != nil {
@@ -273,6 +395,8 @@ func (s *Service) linkAdopted(ctx context.Context, v adapters.User) (store.Link,
 	l, err := s.store.Create(ctx, store.Link{ID: v.ID, UserName: v.Email, Email: v.Email, Extras: adopted(v).encode()})
 	if err == nil {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "linked existing vendor account", slogID(v.ID))
+		s.snap.put(v)
+		s.record(ctx, OpLink, v.ID, v.Email, nil, nil)
 	}
 	return l, err
 }
@@ -288,17 +412,20 @@ func (s *Service) Get(ctx context.Context, id string) (Resource, error) {
 	}
 	v, uerr := s.up.Get(ctx, id)
 	if errors.Is(uerr, adapters.ErrNotFound) {
+		if err == nil {
+			s.retire(ctx, id)
+		}
 		return Resource{}, notFound(id)
 	}
 	if uerr != nil {
 		return Resource{}, uerr
 	}
+	s.snap.put(v)
 	if err != nil {
 		// A vendor account no IdP has written: shown, not linked, until someone writes to it.
-		d := adopted(v)
-		return Resource{ID: v.ID, Attrs: render(d, v), Created: v.Created, Modified: v.Updated, Version: 0}, nil
+		return Resource{ID: v.ID, Attrs: s.m.render(adopted(v), v), Created: v.Created, Modified: v.Updated, Version: 0}, nil
 	}
-	return resourceOf(l, decodeLinkData(l.Extras), v), nil
+	return s.resourceOf(l, decodeLinkData(l.Extras), v), nil
 }
 
 func checkVersion(l store.Link, ifMatch string) error {
@@ -317,15 +444,16 @@ func checkVersion(l store.Link, ifMatch string) error {
 	return ErrPrecondition
 }
 
-// Replace applies a PUT: the IdP's copy becomes exactly attrs, and the vendor gets the fields that differ.
+// Replace applies a PUT: the IdP's copy becomes exactly attrs; what the IdP owned and left out is cleared.
 func (s *Service) Replace(ctx context.Context, id string, attrs map[string]any, ifMatch string) (Resource, error) {
 	res := clean(attrs)
-	return s.update(ctx, id, ifMatch, func(map[string]any) (map[string]any, error) { return res, nil })
+	return s.update(ctx, id, ifMatch, writeWhole, nil, func(map[string]any) (map[string]any, error) { return res, nil })
 }
 
-// Update applies fn to the IdP's copy of the user (a PATCH) and pushes the result.
-func (s *Service) Update(ctx context.Context, id, ifMatch string, fn func(cur map[string]any) (map[string]any, error)) (Resource, error) {
-	return s.update(ctx, id, ifMatch, func(cur map[string]any) (map[string]any, error) {
+// Update applies fn to the user's current SCIM view (a PATCH) and pushes the result. paths are the attribute
+// paths the PATCH operations name (value filters allowed): only those are the IdP's writes.
+func (s *Service) Update(ctx context.Context, id, ifMatch string, paths []string, fn func(cur map[string]any) (map[string]any, error)) (Resource, error) {
+	return s.update(ctx, id, ifMatch, writePartial, paths, func(cur map[string]any) (map[string]any, error) {
 		next, err := fn(cur)
 		if err != nil {
 			return nil, err
@@ -334,41 +462,107 @@ func (s *Service) Update(ctx context.Context, id, ifMatch string, fn func(cur ma
 	})
 }
 
-func (s *Service) update(ctx context.Context, id, ifMatch string, fn func(cur map[string]any) (map[string]any, error)) (Resource, error) {
-	unlock, err := s.lock(ctx, idKey(id))
-	if err != nil {
-		return Resource{}, err
-	}
-	defer unlock()
-	l, v, err := s.current(ctx, id)
-	if err != nil {
-		return Resource{}, err
-	}
-	if err := checkVersion(l, ifMatch); err != nil {
-		return Resource{}, err
-	}
-	d := decodeLinkData(l.Extras)
-	cur := render(d, v)
-	next, err := fn(cur)
-	if err != nil {
-		return Resource{}, err
-	}
-	userName := getString(next, "userName")
-	if strings.TrimSpace(userName) == "" {
-		return Resource{}, invalidValue("userName is required.")
-	}
-	if !strings.EqualFold(userName, l.UserName) {
-		links, err := s.store.Lookup(ctx, store.ByUserName, userName)
+// update runs one PUT or PATCH under the user's id lock. A rename also needs the new userName's lock, which must
+// be taken before an id lock: update then lets go, takes it, and starts over on fresh state.
+func (s *Service) update(ctx context.Context, id, ifMatch string, kind writeKind, touched []string, fn func(cur map[string]any) (map[string]any, error)) (Resource, error) {
+	held := map[string]func(){}
+	defer func() {
+		for _, unlock := range held {
+			unlock()
+		}
+	}()
+	for {
+		unlock, err := s.lock(ctx, idKey(id))
 		if err != nil {
 			return Resource{}, err
 		}
-		for _, o := range links {
-			if o.ID != id {
-				return Resource{}, uniqueness("A user with this userName already exists.")
-			}
+		r, rename, err := s.updateLocked(ctx, id, ifMatch, kind, touched, fn, held)
+		unlock()
+		if rename == "" {
+			return r, err
+		}
+		if len(held) >= 3 {
+			// The userName changed under us three times: someone else is racing for this user.
+			return Resource{}, uniqueness("The user is being renamed concurrently; retry.")
+		}
+		u, err := s.lock(ctx, userKey(rename))
+		if err != nil {
+			return Resource{}, err
+		}
+		held[store.Fold(rename)] = u
+	}
+}
+
+// updateLocked is update's body; it returns the new userName instead of a result when that name's lock is not
+// held yet.
+func (s *Service) updateLocked(ctx context.Context, id, ifMatch string, kind writeKind, touched []string,
+	fn func(cur map[string]any) (map[string]any, error), held map[string]func()) (Resource, string, error) {
+	l, v, err := s.current(ctx, id)
+	if err != nil {
+		return Resource{}, "", err
+	}
+	if err := checkVersion(l, ifMatch); err != nil {
+		return Resource{}, "", err
+	}
+	d := decodeLinkData(l.Extras)
+	cur := s.m.render(d, v)
+	next, err := fn(cur)
+	if err != nil {
+		return Resource{}, "", err
+	}
+	userName := getString(next, pathUserName)
+	if strings.TrimSpace(userName) == "" {
+		return Resource{}, "", invalidValue("userName is required.")
+	}
+	if !strings.EqualFold(userName, l.UserName) {
+		if _, ok := held[store.Fold(userName)]; !ok {
+			return Resource{}, userName, nil
+		}
+		if err := s.claimUserName(ctx, userName, id); err != nil {
+			return Resource{}, "", err
 		}
 	}
-	return s.write(ctx, l, v, cur, next, false)
+	rules, err := s.ruleValues(ctx, id, next, d)
+	if err != nil {
+		return Resource{}, "", err
+	}
+	ch, owned := s.m.plan(v, next, d.ownership(), kind, touched, rules)
+	op := operationOf(ch, OpUpdate)
+	if op == OpDeactivate {
+		done, err := s.admitDeprovision(ctx, op, id, userName)
+		if err != nil {
+			return Resource{}, "", err
+		}
+		defer done()
+	}
+	v, err = s.push(ctx, v, ch)
+	if !ch.IsZero() {
+		s.record(ctx, op, id, userName, changedNames(ch), err)
+	}
+	if errors.Is(err, adapters.ErrNotFound) {
+		s.retire(ctx, id)
+		return Resource{}, "", notFound(id)
+	}
+	if err != nil {
+		return Resource{}, "", err
+	}
+	nd := linkData{Resource: next, Seen: seenOf(v), RuleOwned: ruleOwned(rules),
+		Derived: d.Derived && !hasValue(next, pathGivenName) && !hasValue(next, pathFamilyName)}
+	nd.setOwnership(owned)
+	nl, err := s.store.Update(ctx, id, func(old store.Link) (store.Link, error) {
+		old.UserName = userName
+		old.ExternalID = getString(next, "externalId")
+		old.Email = workEmail(next)
+		old.Extras = nd.encode()
+		return old, nil
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return Resource{}, "", uniqueness("A user with this userName already exists.")
+	}
+	if err != nil {
+		return Resource{}, "", err
+	}
+	return s.resourceOf(nl, nd, v), "", nil
 }
 
 // DeleteMode says what a SCIM DELETE does upstream.
@@ -395,19 +589,41 @@ func (s *Service) Delete(ctx context.Context, id, ifMatch string) error {
 	if err := checkVersion(l, ifMatch); err != nil {
 		return err
 	}
+	done, err := s.admitDeprovision(ctx, OpDelete, id, l.UserName)
+	if err != nil {
+		return err
+	}
+	defer done()
+	err = s.deleteLocked(ctx, l, v)
+	s.record(ctx, OpDelete, id, l.UserName, nil, err)
+	return err
+}
+
+// deleteLocked is Delete's vendor and store work, under the user's lock and admitted by the guard.
+func (s *Service) deleteLocked(ctx context.Context, l store.Link, v adapters.User) error {
+	id := l.ID
+	var err error
 	if del, ok := s.up.(adapters.Deleter); ok {
 		if err := del.Delete(ctx, id); err != nil && !errors.Is(err, adapters.ErrNotFound) {
 			return err
 		}
 		s.snap.remove(id)
+		s.leaveGroups(ctx, id)
 		return s.store.Delete(ctx, id)
 	}
 	if v.Active {
-		if v, err = s.up.Update(ctx, id, adapters.Change{Active: adapters.Ptr(false)}); err != nil {
+		v, err = s.push(ctx, v, adapters.Change{Active: adapters.Ptr(false)})
+		if errors.Is(err, adapters.ErrNotFound) {
+			// Deactivating removed the account (a vendor whose "deactivate" deletes): what the IdP asked for.
+			s.retire(ctx, id)
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}
-	s.snap.put(v)
+	s.snap.remove(id) // 404 to the IdP from now on, so out of lists too
+	s.leaveGroups(ctx, id)
 	d := decodeLinkData(l.Extras)
 	d.Seen = seenOf(v)
 	_, err = s.store.Update(ctx, id, func(old store.Link) (store.Link, error) {

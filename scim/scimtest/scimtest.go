@@ -25,6 +25,7 @@ import (
 	"github.com/scim-bridge/scim-bridge/scim"
 	"github.com/scim-bridge/scim-bridge/scim/auth"
 	"github.com/scim-bridge/scim-bridge/scim/provision"
+	"github.com/scim-bridge/scim-bridge/scim/store"
 	"github.com/scim-bridge/scim-bridge/scim/store/sqlstore"
 )
 
@@ -51,6 +52,16 @@ type Options struct {
 	PublicURL string
 	// ListTTL is passed to provision.Options.ListTTL (0: its default).
 	ListTTL time.Duration
+	// EmailFrom is passed to provision.Options.EmailFrom.
+	EmailFrom provision.EmailFrom
+	// KeepNames turns off name derivation (on by default, as in serve).
+	KeepNames bool
+	// NoGroups turns /Groups off (SCIM_BRIDGE_GROUPS=off).
+	NoGroups bool
+	// GroupRules and GroupLinks are SCIM_BRIDGE_GROUP_RULES and SCIM_BRIDGE_GROUP_LINKS.
+	GroupRules, GroupLinks string
+	// Guard is the mass-deprovisioning guard's policy (off when zero).
+	Guard provision.GuardPolicy
 }
 
 // Bridge is a running bridge.
@@ -110,8 +121,46 @@ func Start(t testing.TB, o Options) *Bridge {
 		emuSrv.Close()
 		t.Fatal(err)
 	}
-	svc, err := provision.New(provision.Options{Target: tg.Name, Store: st, Locker: st,
-		Adapter: adapters.Retrying(raw, policy), Logger: log, ListTTL: o.ListTTL})
+	reg := prometheus.NewRegistry()
+	ignored, err := scim.IgnoredAttributes(reg, tg.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendor, err := adapters.NewVendorMetrics(reg, tg.Name, tg.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As in serve: Instrumented under Retrying, so every vendor attempt is counted on /metrics.
+	if own := policy.OnRetry; own != nil {
+		policy.OnRetry = func(op string, kind adapters.Kind, wait time.Duration) {
+			vendor.Retried(op, kind, wait)
+			own(op, kind, wait)
+		}
+	} else {
+		policy.OnRetry = vendor.Retried
+	}
+	popts := provision.Options{Target: tg.Name, Store: st, Locker: st,
+		Adapter: adapters.Retrying(adapters.Instrumented(raw, vendor), policy), Logger: log, ListTTL: o.ListTTL, EmailFrom: o.EmailFrom,
+		DeriveNames: !o.KeepNames, Ignored: ignored, GuardPolicy: o.Guard}
+	if !o.NoGroups {
+		popts.Groups = st
+	}
+	if popts.GroupRules, err = provision.ParseGroupRules(o.GroupRules, raw.Attributes()); err != nil {
+		t.Fatal(err)
+	}
+	if popts.GroupLinks, err = provision.ParseGroupLinks(o.GroupLinks); err != nil {
+		t.Fatal(err)
+	}
+	if al, ok := any(st).(store.AuditLog); ok {
+		popts.Audit = al
+	}
+	if g, ok := any(st).(store.Guard); ok {
+		popts.Guard = g
+	}
+	if lc, ok := any(st).(store.LinkCounter); ok {
+		popts.Counter = lc
+	}
+	svc, err := provision.New(popts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,9 +174,9 @@ func Start(t testing.TB, o Options) *Bridge {
 		t.Fatal(err)
 	}
 	h, err := scim.NewHandler(scim.Options{
-		Connections: []scim.Connection{{Name: tg.Name, Service: svc, Auth: authn, Config: scim.Config{BasePath: "/scim/v2", PublicURL: o.PublicURL}}},
+		Connections: []scim.Connection{{Name: tg.Name, Vendor: tg.DisplayName, Service: svc, Auth: authn, Config: scim.Config{BasePath: "/scim/v2", PublicURL: o.PublicURL}}},
 		Logger:      log,
-		Registry:    prometheus.NewRegistry(),
+		Registry:    reg,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -60,6 +60,9 @@ type Emulator struct {
 	customKeys  map[string]bool // nil: every key is accepted
 	enrollments map[string][]Enrollment
 	strictEmail atomic.Bool
+	emails      upstreamtest.EmailIndex[string] // who may hold an e-mail: see indexEmail
+
+	variants // a Variant breaking one of the adapter's assumptions, for the doctor's tests (variants.go)
 }
 
 // SetStrictEmail makes the emulator refuse an email without "@" with 422, as a live tenant very likely does. It is
@@ -102,7 +105,7 @@ func (e *Emulator) BaseURL(serverURL string) string {
 }
 
 // MaxPageSize implements upstreamtest.Emulator.
-func (e *Emulator) MaxPageSize() int { return MaxPerPage }
+func (e *Emulator) MaxPageSize() int { return e.maxPerPage() }
 
 // SetCustomFieldKeys configures the custom-field keys the tenant's admin portal defines; any other key written is
 // silently dropped, as the seed warns. With no keys, every key is dropped. Until it is called, every key is kept.
@@ -185,6 +188,7 @@ func (e *Emulator) Seed(users ...adapters.User) []string {
 			}
 		}
 		e.users[r.id] = r
+		e.indexEmail(r)
 		e.order = append(e.order, r.id)
 		ids = append(ids, r.id)
 	}
@@ -388,24 +392,20 @@ func (e *Emulator) list(w http.ResponseWriter, r *http.Request) {
 	}
 	perPage, err := strconv.Atoi(q.Get("per_page"))
 	if err != nil || perPage < 1 {
-		perPage = DefaultPerPage
+		perPage = e.defaultPerPage()
 	}
-	perPage = min(perPage, MaxPerPage)
+	perPage = min(perPage, e.maxPerPage())
 	email, filter := q.Get("email"), q.Has("email")
 
 	e.mu.Lock()
-	var matched []*record
-	for _, id := range e.order {
-		u := e.users[id]
-		if filter && !strings.EqualFold(u.email, email) {
-			continue
-		}
-		matched = append(matched, u)
+	matched := e.order // ids, in the listing's order
+	if filter {
+		matched = e.matchEmail(email)
 	}
 	out := []map[string]any{}
 	if start := (page - 1) * perPage; start < len(matched) {
-		for _, u := range matched[start:min(start+perPage, len(matched))] {
-			out = append(out, u.object())
+		for _, id := range matched[start:min(start+perPage, len(matched))] {
+			out = append(out, e.users[id].object())
 		}
 	}
 	e.mu.Unlock()
@@ -456,7 +456,7 @@ func (e *Emulator) create(w http.ResponseWriter, body []byte) {
 	e.mu.Lock()
 	if e.emailTaken(email, "") {
 		e.mu.Unlock()
-		writeError(w, http.StatusUnprocessableEntity, msgDuplicateEmail)
+		e.writeTaken(w)
 		return
 	}
 	if limit := e.SeatLimit(); limit > 0 && r.active && e.activeCount() >= limit {
@@ -464,14 +464,16 @@ func (e *Emulator) create(w http.ResponseWriter, body []byte) {
 		writeError(w, http.StatusForbidden, msgSeatLimit)
 		return
 	}
+	e.drop(r, nil)
 	now := time.Now().UTC()
 	r.id, r.createdAt, r.updatedAt = e.newID(), now, now
 	e.users[r.id] = r
+	e.indexEmail(r)
 	e.order = append(e.order, r.id)
 	// The seed's create answer is a subset of the user: callers must read back what they need.
 	answer := map[string]any{"id": r.id, "email": r.email, "firstName": nullable(r.firstName), "active": r.active}
 	e.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{"user": answer})
+	e.echo(w, http.StatusCreated, map[string]any{"user": answer})
 }
 
 // replace is PUT /users/{id}: full replacement, the trap the seed warns about.
@@ -505,7 +507,7 @@ func (e *Emulator) replace(w http.ResponseWriter, id string, body []byte) {
 		return
 	}
 	if hasEmail && e.emailTaken(email, id) {
-		writeError(w, http.StatusUnprocessableEntity, msgDuplicateEmail)
+		e.writeTaken(w)
 		return
 	}
 	next.id, next.createdAt, next.updatedAt = cur.id, cur.createdAt, time.Now().UTC()
@@ -516,8 +518,13 @@ func (e *Emulator) replace(w http.ResponseWriter, id string, body []byte) {
 	if _, ok := in["password"]; !ok {
 		next.password = cur.password
 	}
+	e.drop(next, cur)
+	emailChanged := next.email != cur.email
 	*cur = *next
-	writeJSON(w, http.StatusOK, map[string]any{"user": cur.object()})
+	if emailChanged {
+		e.indexEmail(cur)
+	}
+	e.echo(w, http.StatusOK, map[string]any{"user": cur.object()})
 }
 
 func (e *Emulator) delete(w http.ResponseWriter, id string) {
@@ -525,6 +532,9 @@ func (e *Emulator) delete(w http.ResponseWriter, id string) {
 	defer e.mu.Unlock()
 	if e.users[id] == nil {
 		writeError(w, http.StatusNotFound, msgUserNotFound)
+		return
+	}
+	if e.softDelete(w, id) {
 		return
 	}
 	// Permanent: the account and its learning history are gone.
@@ -631,12 +641,44 @@ func (e *Emulator) keepCustomKey(key string) bool {
 
 // emailTaken reports whether another user (not except) has email, ignoring case. e.mu must be held.
 func (e *Emulator) emailTaken(email, except string) bool {
-	for id, u := range e.users {
-		if id != except && strings.EqualFold(u.email, email) {
+	for _, id := range e.emails.Candidates(email) {
+		if u := e.users[id]; u != nil && id != except && strings.EqualFold(u.email, email) {
 			return true
 		}
 	}
 	return false
+}
+
+// indexEmail records that r holds its e-mail now; call it whenever an account gets an address. e.mu must be held.
+func (e *Emulator) indexEmail(r *record) {
+	e.emails.Add(r.email, r.id, func(id string) bool {
+		other := e.users[id]
+		return other != nil && strings.EqualFold(other.email, r.email)
+	})
+}
+
+// matchEmail returns the ids the ?email= filter matches, in the listing's order. e.mu must be held.
+func (e *Emulator) matchEmail(email string) []string {
+	if !e.variant().IgnoreEmailFilter {
+		// Every account the filter can match holds the address ignoring case, so the index's candidates suffice;
+		// the listing's order only matters when there are several.
+		var ids []string
+		for _, id := range e.emails.Candidates(email) {
+			if u := e.users[id]; u != nil && e.emailMatches(u.email, email) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) <= 1 {
+			return ids
+		}
+	}
+	var ids []string
+	for _, id := range e.order {
+		if e.emailMatches(e.users[id].email, email) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 func (e *Emulator) activeCount() int {

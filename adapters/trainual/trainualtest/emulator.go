@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,14 @@ type Emulator struct {
 	users       map[int64]*record
 	nextID      int64
 	strictEmail bool
+	emails      upstreamtest.EmailIndex[int64] // who may hold an e-mail: see indexEmail
+	// sorted caches the ids in the listing's order; sortedLen and sortedNext are len(users) and nextID when it was
+	// built: ids only come from nextID and only deletes shrink users, so a change of either means it is stale.
+	sorted     []int64
+	sortedLen  int
+	sortedNext int64
+
+	variants // a Variant breaking one of the adapter's assumptions, for the doctor's tests (variants.go)
 }
 
 // SetStrictEmail makes the emulator refuse an email without "@" with 422, as a live Trainual very likely does.
@@ -105,7 +114,7 @@ func (e *Emulator) BaseURL(serverURL string) string {
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHTTP(w, r) }
 
 // MaxPageSize implements upstreamtest.Emulator.
-func (e *Emulator) MaxPageSize() int { return PageSize }
+func (e *Emulator) MaxPageSize() int { return e.pageSize() }
 
 // Seed implements upstreamtest.Emulator: users are stored as given, active ones as "active", the others as
 // "deactivated"; Created defaults to now.
@@ -130,6 +139,7 @@ func (e *Emulator) Seed(users ...adapters.User) []string {
 			rec.updated = rec.created
 		}
 		e.users[rec.id] = rec
+		e.indexEmail(rec)
 		e.nextID++
 		ids = append(ids, strconv.FormatInt(rec.id, 10))
 	}
@@ -218,23 +228,46 @@ func (e *Emulator) list(w http.ResponseWriter, r *http.Request) {
 	if err != nil || page < 1 {
 		page = 1 // Rails paginators treat a missing or bad page as the first
 	}
+	size := e.pageSize()
 	e.mu.Lock()
-	var match []*record
-	for _, rec := range e.users {
-		if email == "" || strings.EqualFold(rec.email, email) {
-			match = append(match, rec)
+	var match []*record // every user the filter matches, in id order; nil for the whole listing
+	total := 0
+	switch {
+	case email == "":
+		// The whole listing: only the page is looked at below.
+		total = len(e.users)
+	case !e.variant().IgnoreEmailFilter:
+		// Every account the filter can match holds the address ignoring case, so the index's candidates suffice.
+		for _, id := range e.emails.Candidates(email) {
+			if rec := e.users[id]; rec != nil && e.emailMatches(rec.email, email) {
+				match = append(match, rec)
+			}
+		}
+	default:
+		for _, rec := range e.users {
+			if e.emailMatches(rec.email, email) {
+				match = append(match, rec)
+			}
 		}
 	}
-	sort.Slice(match, func(i, j int) bool { return match[i].id < match[j].id })
+	if email != "" {
+		sort.Slice(match, func(i, j int) bool { return match[i].id < match[j].id })
+		total = len(match)
+	}
 	items := []map[string]any{}
-	for i := (page - 1) * PageSize; i < len(match) && i < page*PageSize; i++ {
-		rec := match[i]
+	for i := (page - 1) * size; i < total && i < page*size; i++ {
+		var rec *record
+		if email == "" {
+			rec = e.users[e.sortedIDs()[i]]
+		} else {
+			rec = match[i]
+		}
 		items = append(items, map[string]any{
 			"id": rec.id, "email": rec.email, "first_name": rec.firstName, "last_name": rec.lastName,
 		})
 	}
 	e.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"users": items, "meta": map[string]any{"page": page, "total": len(match)}})
+	writeJSON(w, http.StatusOK, map[string]any{"users": items, "meta": map[string]any{"page": page, "total": total}})
 }
 
 // get serves GET /users/{id} with the full object.
@@ -303,7 +336,7 @@ func (e *Emulator) create(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	if e.emailTaken(rec.email, 0) {
 		e.mu.Unlock()
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"errors": []string{msgTaken}})
+		e.writeTaken(w)
 		return
 	}
 	if e.seatsFull() {
@@ -311,14 +344,16 @@ func (e *Emulator) create(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"errors": []string{msgSeatLimit}})
 		return
 	}
+	e.drop(rec, nil, nil)
 	rec.id = e.nextID
 	e.nextID++
 	rec.created = time.Now().UTC()
 	rec.updated = rec.created
 	e.users[rec.id] = rec
+	e.indexEmail(rec)
 	short := map[string]any{"id": rec.id, "email": rec.email, "status": rec.status}
 	e.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]any{"user": short})
+	e.echo(w, http.StatusCreated, map[string]any{"user": short})
 }
 
 // update serves PATCH /users/{id}: a partial update answering id plus the fields changed, as in the seed.
@@ -379,7 +414,7 @@ func (e *Emulator) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !strings.EqualFold(next.email, rec.email) && e.emailTaken(next.email, rec.id) {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"errors": []string{msgTaken}})
+		e.writeTaken(w)
 		return
 	}
 	// Reactivating takes a seat back.
@@ -387,9 +422,14 @@ func (e *Emulator) update(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"errors": []string{msgSeatLimit}})
 		return
 	}
+	e.drop(&next, rec, short)
 	next.updated = time.Now().UTC()
+	emailChanged := next.email != rec.email
 	*rec = next
-	writeJSON(w, http.StatusOK, map[string]any{"user": short})
+	if emailChanged {
+		e.indexEmail(rec)
+	}
+	e.echo(w, http.StatusOK, map[string]any{"user": short})
 }
 
 // delete serves DELETE /users/{id}: it deactivates, it does not delete.
@@ -400,6 +440,7 @@ func (e *Emulator) delete(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	rec := e.lookup(r)
+	e.hardDelete(rec)
 	if rec != nil && rec.status != statusDeactivated {
 		rec.status = statusDeactivated
 		rec.updated = time.Now().UTC()
@@ -424,12 +465,36 @@ func (e *Emulator) lookup(r *http.Request) *record {
 // emailTaken reports whether another user than except holds email, ignoring case; e.mu must be held. Deactivated
 // users keep their email, so it stays taken.
 func (e *Emulator) emailTaken(email string, except int64) bool {
-	for _, rec := range e.users {
-		if rec.id != except && strings.EqualFold(rec.email, email) {
+	for _, id := range e.emails.Candidates(email) {
+		if rec := e.users[id]; rec != nil && id != except && strings.EqualFold(rec.email, email) {
 			return true
 		}
 	}
 	return false
+}
+
+// indexEmail records that rec holds its e-mail now; call it whenever an account gets an address. e.mu must be
+// held.
+func (e *Emulator) indexEmail(rec *record) {
+	e.emails.Add(rec.email, rec.id, func(id int64) bool {
+		other := e.users[id]
+		return other != nil && strings.EqualFold(other.email, rec.email)
+	})
+}
+
+// sortedIDs returns every id in ascending order, rebuilt only when accounts were added or removed. e.mu must be
+// held; the slice must not be modified.
+func (e *Emulator) sortedIDs() []int64 {
+	if e.sorted != nil && e.sortedLen == len(e.users) && e.sortedNext == e.nextID {
+		return e.sorted
+	}
+	ids := make([]int64, 0, len(e.users))
+	for id := range e.users {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	e.sorted, e.sortedLen, e.sortedNext = ids, len(e.users), e.nextID
+	return ids
 }
 
 // seatsFull reports whether the plan has no free seat: invited users hold one too; e.mu must be held.

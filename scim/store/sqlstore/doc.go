@@ -1,3 +1,4 @@
-// Package sqlstore implements store.Store and store.Locker on SQLite (modernc.org/sqlite), with SQL kept
-// portable to the Postgres store that will share its schema and queries.
+// Package sqlstore implements store.Store, store.Locker, store.GroupStore, store.AuditLog, store.Guard and
+// store.LinkCounter on SQLite (modernc.org/sqlite), with SQL kept portable to the Postgres store that shares its
+// schema and queries.
 package sqlstore

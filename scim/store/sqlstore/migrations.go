@@ -16,7 +16,8 @@ type migration struct {
 }
 
 // migrations is the schema history. Types and syntax are chosen to run unchanged on Postgres, except that
-// Postgres needs `COLLATE "C"` on links.id for List's byte order (SQLite's default BINARY collation is byte order).
+// Postgres needs `COLLATE "C"` on links.id for List's byte order (SQLite's default BINARY collation is byte order)
+// and that group_members and audit_events are WITHOUT ROWID tables here.
 var migrations = []migration{
 	{
 		name: "create links",
@@ -40,6 +41,74 @@ var migrations = []migration{
 			`CREATE UNIQUE INDEX links_live_user_name ON links (namespace, user_name_fold) WHERE deleted = 0`,
 			`CREATE INDEX links_live_external_id ON links (namespace, external_id) WHERE deleted = 0`,
 			`CREATE INDEX links_live_email ON links (namespace, email_fold) WHERE deleted = 0`,
+		},
+	},
+	{
+		// SCIM groups (issue 14). group_members is WITHOUT ROWID, the one SQLite-only clause: its rows are nothing
+		// but the key, so the primary key is the table, and the user index carries (namespace, user_id, group_id)
+		// whole, answering GroupsOf and RemoveUser from the index alone in group order.
+		name: "create groups",
+		stmts: []string{
+			`CREATE TABLE groups (
+				namespace         text   NOT NULL,
+				id                text   NOT NULL,
+				display_name      text   NOT NULL,
+				display_name_fold text   NOT NULL,
+				external_id       text   NOT NULL DEFAULT '',
+				extras            text,
+				version           bigint NOT NULL,
+				created_ms        bigint NOT NULL,
+				modified_ms       bigint NOT NULL,
+				PRIMARY KEY (namespace, id)
+			)`,
+			`CREATE UNIQUE INDEX groups_display_name ON groups (namespace, display_name_fold)`,
+			`CREATE INDEX groups_external_id ON groups (namespace, external_id)`,
+			`CREATE TABLE group_members (
+				namespace text NOT NULL,
+				group_id  text NOT NULL,
+				user_id   text NOT NULL,
+				PRIMARY KEY (namespace, group_id, user_id),
+				FOREIGN KEY (namespace, group_id) REFERENCES groups (namespace, id) ON DELETE CASCADE
+			) WITHOUT ROWID`,
+			`CREATE INDEX group_members_user ON group_members (namespace, user_id, group_id)`,
+		},
+	},
+	{
+		// The audit trail and the mass-deprovisioning guard (issue 16). audit_events is WITHOUT ROWID, clustered on
+		// (namespace, seq), so that paging reads it in order; seq is per namespace, handed out by audit_seq, which
+		// outlives pruned events so that no seq is ever given twice. The operation index carries result so that
+		// CountSince, the guard's measure, reads the index alone. guard holds one row per namespace that has ever
+		// tripped.
+		name: "create audit trail and guard",
+		stmts: []string{
+			`CREATE TABLE audit_events (
+				namespace      text   NOT NULL,
+				seq            bigint NOT NULL,
+				time_ms        bigint NOT NULL,
+				request_id     text   NOT NULL DEFAULT '',
+				credential     text   NOT NULL DEFAULT '',
+				operation      text   NOT NULL,
+				user_id        text   NOT NULL DEFAULT '',
+				user_name      text   NOT NULL DEFAULT '',
+				user_name_fold text   NOT NULL DEFAULT '',
+				attributes     text,
+				result         text   NOT NULL DEFAULT '',
+				PRIMARY KEY (namespace, seq)
+			) WITHOUT ROWID`,
+			`CREATE INDEX audit_events_time ON audit_events (namespace, time_ms)`,
+			`CREATE INDEX audit_events_operation ON audit_events (namespace, operation, time_ms, result)`,
+			`CREATE INDEX audit_events_user_id ON audit_events (namespace, user_id, seq)`,
+			`CREATE INDEX audit_events_user_name ON audit_events (namespace, user_name_fold, seq)`,
+			`CREATE TABLE audit_seq (
+				namespace text   NOT NULL PRIMARY KEY,
+				last_seq  bigint NOT NULL
+			)`,
+			`CREATE TABLE guard (
+				namespace text    NOT NULL PRIMARY KEY,
+				held      integer NOT NULL DEFAULT 0,
+				since_ms  bigint  NOT NULL DEFAULT 0,
+				reason    text    NOT NULL DEFAULT ''
+			)`,
 		},
 	},
 }

@@ -149,6 +149,7 @@ func TestOpenConfiguresConnections(t *testing.T) {
 		{"writers enforce foreign keys", s.w, `PRAGMA foreign_keys`, "1"},
 		{"readers wait for a busy database", s.r, `PRAGMA busy_timeout`, "5000"},
 		{"readers cannot write", s.r, `PRAGMA query_only`, "1"},
+		{"readers keep a small page cache", s.r, `PRAGMA cache_size`, "-512"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,24 +12,27 @@ import (
 	"github.com/scim-bridge/scim-bridge/scim/store"
 )
 
-// RunLocker runs the store.Locker part of the suite, each subtest on a fresh Locker from newLocker. Run calls
-// it for stores that are Lockers; a Locker that is not a store can call it directly.
-func RunLocker(t *testing.T, newLocker func(t *testing.T) store.Locker) {
+var lockerCases = []struct {
+	name string
+	fn   func(t *testing.T, l store.Locker)
+}{
+	{"only one goroutine holds a key at a time", testLockExcludes},
+	{"different keys do not block each other", testLockKeysIndependent},
+	{"a wait cancelled by its context returns the context's error and takes nothing", testLockCancel},
+	{"a wait that reaches its deadline returns DeadlineExceeded", testLockDeadline},
+	{"a context that is already done is refused even when the key is free", testLockDoneContext},
+	{"a second unlock does not release the next holder", testUnlockTwice},
+}
+
+// RunLocker runs the store.Locker part of the suite, each subtest on a fresh Locker from newLocker, and reports
+// which cases ran. Run calls it for stores that are Lockers; a Locker that is not a store can call it directly.
+func RunLocker(t *testing.T, newLocker func(t *testing.T) store.Locker) Report {
 	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, l store.Locker)
-	}{
-		{"only one goroutine holds a key at a time", testLockExcludes},
-		{"different keys do not block each other", testLockKeysIndependent},
-		{"a wait cancelled by its context returns the context's error and takes nothing", testLockCancel},
-		{"a wait that reaches its deadline returns DeadlineExceeded", testLockDeadline},
-		{"a context that is already done is refused even when the key is free", testLockDoneContext},
-		{"a second unlock does not release the next holder", testUnlockTwice},
+	var r Report
+	for _, tc := range lockerCases {
+		r.runCase(t, tc.name, func(t *testing.T) { tc.fn(t, newLocker(t)) })
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newLocker(t)) })
-	}
+	return r
 }
 
 // waitLimit bounds waits that must succeed, so a broken Locker fails the test instead of hanging it.

@@ -27,50 +27,188 @@ type Harness struct {
 	NewNamespace func(t *testing.T, ns string) store.Store
 }
 
-// Run runs the suite, each subtest on a fresh store.
-func Run(t *testing.T, h Harness) {
-	t.Helper()
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
-		{"create then get returns every field with UTC millisecond times", testCreateGet},
-		{"the store keeps its own copy of extras", testExtrasCopied},
-		{"create rejects a conflicting id or userName and leaves the existing link alone", testCreateConflicts},
-		{"create allows what is not unique", testCreateAllowed},
-		{"create rejects an empty id or userName", testCreateInvalid},
-		{"get returns tombstones", testGetTombstone},
-		{"lookup answers each index with its case rules and live links only", testLookup},
-		{"update bumps version and modified and keeps created", testUpdateVersion},
-		{"update ignores the version and timestamps fn returns", testUpdateIgnoresBookkeeping},
-		{"update rejects a userName collision and leaves the link alone", testUpdateConflicts},
-		{"update allows renames and revivals that collide with nobody", testUpdateAllowed},
-		{"an error from fn aborts the update and leaves the link untouched", testUpdateFnError},
-		{"update of a missing id returns ErrNotFound without calling fn", testUpdateMissing},
-		{"update may not change the id", testUpdateID},
-		{"delete removes the link for good", testDelete},
-		{"list pages through every link in byte order without gaps or repeats", testList},
-		{"list rejects a limit that is not positive", testListLimit},
-		{"64 KiB of extras round-trips", testLargeExtras},
-		{"concurrent creates of one userName have exactly one winner", testConcurrentCreate},
-		{"concurrent updates lose no increment", testConcurrentUpdate},
+// Report says which cases of the suite an engine ran.
+type Report struct {
+	Ran    []string          // cases that ran (passed or failed)
+	NotRun map[string]string // case -> why it did not run: a missing harness capability, or a skip
+}
+
+func (r *Report) ran(name string) { r.Ran = append(r.Ran, name) }
+
+func (r *Report) notRun(name, why string) {
+	if r.NotRun == nil {
+		r.NotRun = map[string]string{}
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h.New(t)) })
+	r.NotRun[name] = why
+}
+
+// runCase runs fn as the subtest name and records in r whether it ran or was skipped.
+func (r *Report) runCase(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Helper()
+	skipped := false
+	t.Run(name, func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		fn(t)
+	})
+	if skipped {
+		r.notRun(name, "skipped")
+	} else {
+		r.ran(name)
+	}
+}
+
+var cases = []struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}{
+	{"create then get returns every field with UTC millisecond times", testCreateGet},
+	{"the store keeps its own copy of extras", testExtrasCopied},
+	{"create rejects a conflicting id or userName and leaves the existing link alone", testCreateConflicts},
+	{"create allows what is not unique", testCreateAllowed},
+	{"create rejects an empty id or userName", testCreateInvalid},
+	{"get returns tombstones", testGetTombstone},
+	{"lookup answers each index with its case rules and live links only", testLookup},
+	{"update bumps version and modified and keeps created", testUpdateVersion},
+	{"update ignores the version and timestamps fn returns", testUpdateIgnoresBookkeeping},
+	{"update rejects a userName collision and leaves the link alone", testUpdateConflicts},
+	{"update allows renames and revivals that collide with nobody", testUpdateAllowed},
+	{"an error from fn aborts the update and leaves the link untouched", testUpdateFnError},
+	{"update of a missing id returns ErrNotFound without calling fn", testUpdateMissing},
+	{"update may not change the id", testUpdateID},
+	{"delete removes the link for good", testDelete},
+	{"list pages through every link in byte order without gaps or repeats", testList},
+	{"list rejects a limit that is not positive", testListLimit},
+	{"64 KiB of extras round-trips", testLargeExtras},
+	{"concurrent creates of one userName have exactly one winner", testConcurrentCreate},
+	{"concurrent updates lose no increment", testConcurrentUpdate},
+}
+
+const (
+	reopenCase     = "links survive closing and reopening the store"
+	namespacesCase = "namespaces sharing one database never see each other's links"
+	lockerPrefix   = "locker/"
+)
+
+// Run runs the suite, each subtest on a fresh store, and reports which cases ran. Cases the harness cannot run
+// (no Reopen, no NewNamespace, a store that is not a Locker, a GroupStore or an AuditStore) are reported as not run;
+// RunEngines turns that into a failure.
+func Run(t *testing.T, h Harness) Report {
+	t.Helper()
+	var r Report
+	for _, tc := range cases {
+		r.runCase(t, tc.name, func(t *testing.T) { tc.fn(t, h.New(t)) })
 	}
 	if h.Reopen != nil {
-		t.Run("links survive closing and reopening the store", func(t *testing.T) { testReopen(t, h) })
+		r.runCase(t, reopenCase, func(t *testing.T) { testReopen(t, h) })
+	} else {
+		r.notRun(reopenCase, "Harness.Reopen is nil")
 	}
 	if h.NewNamespace != nil {
-		t.Run("namespaces sharing one database never see each other's links", func(t *testing.T) {
-			testNamespaces(t, h)
-		})
+		r.runCase(t, namespacesCase, func(t *testing.T) { testNamespaces(t, h) })
+	} else {
+		r.notRun(namespacesCase, "Harness.NewNamespace is nil")
 	}
 	if _, ok := h.New(t).(store.Locker); ok {
 		t.Run("locker", func(t *testing.T) {
-			RunLocker(t, func(t *testing.T) store.Locker { return h.New(t).(store.Locker) })
+			lr := RunLocker(t, func(t *testing.T) store.Locker { return h.New(t).(store.Locker) })
+			for _, name := range lr.Ran {
+				r.ran(lockerPrefix + name)
+			}
+			for name, why := range lr.NotRun {
+				r.notRun(lockerPrefix+name, why)
+			}
 		})
+	} else {
+		for _, tc := range lockerCases {
+			r.notRun(lockerPrefix+tc.name, "the store is not a store.Locker")
+		}
 	}
+	if _, ok := h.New(t).(store.GroupStore); ok {
+		t.Run("groups", func(t *testing.T) {
+			gr := RunGroups(t, h)
+			for _, name := range gr.Ran {
+				r.ran(groupPrefix + name)
+			}
+			for name, why := range gr.NotRun {
+				r.notRun(groupPrefix+name, why)
+			}
+		})
+	} else {
+		for _, name := range groupCaseNames() {
+			r.notRun(groupPrefix+name, "the store is not a store.GroupStore")
+		}
+	}
+	if _, ok := h.New(t).(AuditStore); ok {
+		t.Run("audit", func(t *testing.T) {
+			ar := RunAudit(t, h)
+			for _, name := range ar.Ran {
+				r.ran(auditPrefix + name)
+			}
+			for name, why := range ar.NotRun {
+				r.notRun(auditPrefix+name, why)
+			}
+		})
+	} else {
+		for _, name := range auditCaseNames() {
+			r.notRun(auditPrefix+name, errNotAudit.Error())
+		}
+	}
+	return r
+}
+
+// Engine is one store implementation for RunEngines.
+type Engine struct {
+	Name    string
+	Harness Harness
+}
+
+// RunEngines runs the whole suite on each engine, as a subtest named after it, and fails unless every engine ran
+// every case: a case skipped on one engine, or left out because its harness lacks something, fails the suite
+// rather than letting that engine pass with less.
+func RunEngines(t *testing.T, engines ...Engine) {
+	t.Helper()
+	if len(engines) == 0 {
+		t.Fatal("RunEngines: no engines")
+	}
+	for _, e := range engines {
+		var r Report
+		t.Run(e.Name, func(t *testing.T) { r = Run(t, e.Harness) })
+		for _, gap := range r.gaps() {
+			t.Errorf("%s %s: every engine must run every case", e.Name, gap)
+		}
+	}
+}
+
+// gaps describes each case of the suite the report does not show as run.
+func (r Report) gaps() []string {
+	var out []string
+	for _, name := range allCaseNames() {
+		if why, ok := r.NotRun[name]; ok {
+			out = append(out, fmt.Sprintf("did not run %q (%s)", name, why))
+		} else if !slices.Contains(r.Ran, name) {
+			out = append(out, fmt.Sprintf("did not run %q", name))
+		}
+	}
+	return out
+}
+
+// allCaseNames lists every case Run can run, as Report names them.
+func allCaseNames() []string {
+	var out []string
+	for _, tc := range cases {
+		out = append(out, tc.name)
+	}
+	out = append(out, reopenCase, namespacesCase)
+	for _, tc := range lockerCases {
+		out = append(out, lockerPrefix+tc.name)
+	}
+	for _, name := range groupCaseNames() {
+		out = append(out, groupPrefix+name)
+	}
+	for _, name := range auditCaseNames() {
+		out = append(out, auditPrefix+name)
+	}
+	return out
 }
 
 func testCreateGet(t *testing.T, s store.Store) {

@@ -1,0 +1,3 @@
+package adapters_test
+
+func (f *fake) Attributes() []string { return nil }
