@@ -82,15 +82,9 @@ func parseGroupBody(body []byte) (provision.GroupInput, error) {
 	return in, nil
 }
 
-// memberIDs reads members given as a list (or a single one) of {"value": id} objects or id strings. Nested groups
-// are not supported.
-func memberIDs(v any) ([]string, error) {
-	ids, _, err := memberList(v)
-	return ids, err
-}
-
-// memberList reads members as memberIDs does, and the display names the IdP gave (under "display", or
-// "displayName" as Microsoft's test collection sends it), by id.
+// memberList reads members given as a list (or a single one) of {"value": id} objects or id strings, and the display
+// names the IdP gave (under "display", or "displayName" as Microsoft's test collection sends it), by id. Nested
+// groups are not supported.
 func memberList(v any) ([]string, map[string]string, error) {
 	displays := map[string]string{}
 	if v == nil {

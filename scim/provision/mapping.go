@@ -266,12 +266,6 @@ func (m mapper) plan(v adapters.User, next map[string]any, before ownership, kin
 	return ch, after
 }
 
-// owned is the ownership of a whole write (a POST): every path it carries a value for.
-func (m mapper) owned(res map[string]any) ownership {
-	_, o := m.plan(adapters.User{Attrs: map[string]string{}}, res, ownership{}, writeWhole, nil, nil)
-	return o
-}
-
 func setAttr(ch *adapters.Change, path string, v *string) {
 	if ch.Attrs == nil {
 		ch.Attrs = map[string]*string{}

@@ -419,10 +419,10 @@ func testGroupNotFound(t *testing.T, s store.GroupStore) {
 
 func testGroupDelete(t *testing.T, s store.GroupStore) {
 	mustCreateGroup(t, s, store.Group{ID: "g1", DisplayName: "Ops", ExternalID: "e1"})
-	g2 := mustCreateGroup(t, s, store.Group{ID: "g2", DisplayName: "Admins"})
+	mustCreateGroup(t, s, store.Group{ID: "g2", DisplayName: "Admins"})
 	mustChange(t, s, "g1", []string{"u1", "u2"}, nil)
 	mustChange(t, s, "g2", []string{"u1"}, nil)
-	g2 = mustGetGroup(t, s, "g2")
+	g2 := mustGetGroup(t, s, "g2")
 
 	if err := s.DeleteGroup(t.Context(), "g1"); err != nil {
 		t.Fatalf("DeleteGroup: %v", err)
@@ -984,9 +984,9 @@ func testManyMembers(t *testing.T, s store.GroupStore) {
 
 func testGroupReopen(t *testing.T, h Harness) {
 	s := h.New(t).(store.GroupStore)
-	g := mustCreateGroup(t, s, store.Group{ID: "g1", DisplayName: "Ops", ExternalID: "e1", Extras: []byte(`{"k":"v"}`)})
+	mustCreateGroup(t, s, store.Group{ID: "g1", DisplayName: "Ops", ExternalID: "e1", Extras: []byte(`{"k":"v"}`)})
 	mustChange(t, s, "g1", []string{"u2", "u1"}, nil)
-	g = mustGetGroup(t, s, "g1")
+	g := mustGetGroup(t, s, "g1")
 	s = h.Reopen(t, s.(store.Store)).(store.GroupStore)
 	assertGroup(t, mustGetGroup(t, s, "g1"), g)
 	if got := allMembers(t, s, "g1"); !slices.Equal(got, []string{"u1", "u2"}) {
@@ -1007,9 +1007,9 @@ func testGroupReopen(t *testing.T, h Harness) {
 func testGroupNamespaces(t *testing.T, h Harness) {
 	a := h.NewNamespace(t, "tenant-a").(store.GroupStore)
 	b := h.NewNamespace(t, "tenant-b").(store.GroupStore)
-	inA := mustCreateGroup(t, a, store.Group{ID: "g1", DisplayName: "Admins", ExternalID: "ext"})
+	mustCreateGroup(t, a, store.Group{ID: "g1", DisplayName: "Admins", ExternalID: "ext"})
 	mustChange(t, a, "g1", []string{"u1", "u2"}, nil)
-	inA = mustGetGroup(t, a, "g1")
+	inA := mustGetGroup(t, a, "g1")
 
 	assertGroupNotFound(t, b, "g1")
 	for by, value := range map[store.GroupIndex]string{store.GroupByDisplayName: "Admins", store.GroupByExternalID: "ext"} {
