@@ -6,12 +6,17 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/scim-bridge/scim-bridge/adapters/pace"
 )
 
 // Deps are what the process gives an adapter when it opens it.
 type Deps struct {
 	Logger *slog.Logger // already scoped with target=<name>
 	HTTP   *http.Client // nil: the adapter's upstream.Client builds its own
+	// Pacer spaces the calls to the vendor account (upstream.Options.Pacer); nil: none. The process shares one
+	// between connections that reach the same account.
+	Pacer *pace.Pacer
 }
 
 // Adapter provisions users in one vendor API. Implementations are safe for concurrent use and make exactly one

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scim-bridge/scim-bridge/adapters/pace"
 )
 
 // Operation names, as they appear in the operation label of the vendor metrics (Retrying passes the same names to
@@ -180,3 +182,33 @@ func (in *instrumented) List(ctx context.Context, p PageRequest) (Page, error) {
 
 // Attributes implements Adapter: instrumenting adds no attribute and makes no vendor call.
 func (in *instrumented) Attributes() []string { return in.next.Attributes() }
+
+// RegisterPacerMetrics exports the state of the pacer one connection's vendor calls go through: its pace
+// (scim_bridge_vendor_pace_calls_per_second, 0 when calls are not paced), the time calls waited for their turn and
+// how many were refused because their turn came after the retry budget. Connections that share a vendor account
+// share its pacer, so each shows the same values under its own connection label.
+func RegisterPacerMetrics(reg prometheus.Registerer, connection, target string, p *pace.Pacer) error {
+	constant := prometheus.Labels{"connection": connection, "target": target}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "scim_bridge_vendor_pace_calls_per_second",
+			Help:        "The pace vendor calls are held to, learned from the vendor's 429s or capped by SCIM_BRIDGE_UPSTREAM_RATE; 0 when calls are not paced.",
+			ConstLabels: constant,
+		}, p.Rate),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "scim_bridge_vendor_pace_wait_seconds_total",
+			Help:        "Time vendor calls spent waiting for their turn under the vendor's rate limit.",
+			ConstLabels: constant,
+		}, func() float64 { w, _ := p.Stats(); return w.Seconds() }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "scim_bridge_vendor_pace_refused_total",
+			Help:        "Vendor calls not sent because their turn came after the retry budget (the IdP got 429 with Retry-After).",
+			ConstLabels: constant,
+		}, func() float64 { _, n := p.Stats(); return float64(n) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

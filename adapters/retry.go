@@ -21,6 +21,11 @@ type RetryPolicy struct {
 	// the budget does, so an attempt's own timeout (upstream.Options.Timeout) only applies while it is shorter
 	// than what is left. Default 20s.
 	Budget time.Duration
+	// Paced says the adapter's calls go through a shared pace.Pacer (adapters.Deps.Pacer). A throttled call is then
+	// tried again until the budget runs out, however many attempts that takes, and without a backoff of its own:
+	// the pacer has learned from the 429 and gives each call its turn at the rate the vendor accepts, so spacing
+	// the retries again would only waste turns. Without a pacer, backoff is all there is, and Attempts bounds it.
+	Paced bool
 	// Logger, when set, receives one line per failed attempt that will be retried.
 	Logger *slog.Logger
 	// OnRetry, when set, is called once per retry, after its wait and just before the attempt: op is the operation
@@ -143,12 +148,25 @@ func do[T any](ctx context.Context, r *retrying, op string, call func(context.Co
 		if !ok || !e.Kind.Retryable() {
 			return v, err
 		}
-		wait := backoff(r.p, attempt)
-		if e.RetryAfter > 0 {
-			wait = max(wait, min(e.RetryAfter, r.p.MaxDelay))
+		paced := r.p.Paced && e.Kind == KindRateLimited
+		var wait time.Duration
+		if paced {
+			// The pacer makes the next attempt wait for its turn (and for the vendor's Retry-After). The short
+			// jitter only keeps a misconfigured chain, with no pacer under it, from spinning.
+			wait = rand.N(r.p.BaseDelay/5 + 1)
+		} else {
+			wait = backoff(r.p, attempt)
+			if e.RetryAfter > 0 {
+				wait = max(wait, min(e.RetryAfter, r.p.MaxDelay))
+			}
 		}
-		// A wait that would end past the budget is not started: the IdP is better served by the answer now.
-		if attempt >= r.p.Attempts || time.Until(deadline) < wait || bctx.Err() != nil {
+		// A wait that would end past the budget is not started: the IdP is better served by the answer now. When
+		// paced, e.RetryAfter is the vendor's hint or the turn the pacer refused because it came after the budget.
+		needed := wait
+		if paced {
+			needed = max(wait, e.RetryAfter)
+		}
+		if (!paced && attempt >= r.p.Attempts) || time.Until(deadline) < needed || bctx.Err() != nil {
 			if e.RetryAfter <= 0 {
 				// The vendors document no Retry-After: give the IdP our own estimate.
 				e.RetryAfter = max(time.Second, r.p.MaxDelay)

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/pace"
 	"github.com/scim-bridge/scim-bridge/adapters/targets"
+	"github.com/scim-bridge/scim-bridge/adapters/upstreamtest"
 )
 
 // fake is a scripted Adapter: each method answers from its script, one entry per call, and succeeds once the
@@ -603,5 +605,120 @@ func TestRetryingDropsTheCallersReadAfterAFailedAttempt(t *testing.T) {
 	}
 	if len(rec.bases) != 2 || rec.bases[0] == nil || rec.bases[1] != nil {
 		t.Errorf("bases per attempt %v: want the caller's read on the first attempt only", rec.bases)
+	}
+}
+
+// TestRetryingPacedRetriesThrottlingUntilTheBudget: with a pacer under it, a throttled call is tried again as
+// long as the budget allows, without backoff (the pacer spaces the attempts), while other failures keep the
+// attempts bound; a turn the pacer cannot give before the budget ends is answered at once.
+func TestRetryingPacedRetriesThrottlingUntilTheBudget(t *testing.T) {
+	paced := policy
+	paced.Paced = true
+	t.Run("ten throttled attempts, then success", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := &fake{script: map[string][]error{"update": times(10, func() *adapters.Error { return fail(adapters.KindRateLimited) })}}
+			start := time.Now()
+			if err := call(t.Context(), adapters.Retrying(f, paced), "update"); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.count("update"); got != 11 {
+				t.Errorf("%d calls, want 11", got)
+			}
+			// At most BaseDelay/5 of jitter per retry: no backoff of its own.
+			if el, most := time.Since(start), 10*paced.BaseDelay/5; el > most {
+				t.Errorf("took %v, want at most %v", el, most)
+			}
+		})
+	})
+	t.Run("unavailable keeps the attempts bound", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := &fake{script: map[string][]error{"get": times(10, func() *adapters.Error { return fail(adapters.KindUnavailable) })}}
+			if err := call(t.Context(), adapters.Retrying(f, paced), "get"); !errors.Is(err, adapters.ErrUnavailable) {
+				t.Fatalf("got %v", err)
+			}
+			if got := f.count("get"); got != paced.Attempts {
+				t.Errorf("%d calls, want %d", got, paced.Attempts)
+			}
+		})
+	})
+	t.Run("a turn past the budget is answered at once with its wait", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			f := &fake{script: map[string][]error{"get": {&adapters.Error{Kind: adapters.KindRateLimited, Op: "fake: op",
+				RetryAfter: paced.Budget + time.Second, Err: errors.New("not sent")}}}}
+			start := time.Now()
+			_, err := adapters.Retrying(f, paced).Get(t.Context(), "7")
+			e, ok := errors.AsType[*adapters.Error](err)
+			if !ok || e.Kind != adapters.KindRateLimited || e.RetryAfter != paced.Budget+time.Second {
+				t.Fatalf("got %v, want rate_limited with the pacer's wait", err)
+			}
+			if f.count("get") != 1 || time.Since(start) != 0 {
+				t.Errorf("%d calls over %v, want 1 at once", f.count("get"), time.Since(start))
+			}
+		})
+	})
+}
+
+// TestAPacedChainKeepsAThrottlingVendorBusy runs the chain serve builds (Retrying over a raw adapter whose calls
+// share a pace.Pacer) against an emulator that accepts 20 calls a second and answers 429 beyond: eight clients
+// reading as fast as they can all succeed, the vendor's accepted rate stays near its limit, and few calls are
+// refused once the first burst has taught the pacer.
+func TestAPacedChainKeepsAThrottlingVendorBusy(t *testing.T) {
+	const limit, clients, runFor = 20, 8, 4 * time.Second
+	tg, err := targets.Lookup("trainual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := tg.Emulator("key-0123456789")
+	id := emu.Seed(adapters.User{Email: "seeded@example.com", GivenName: "S", FamilyName: "D", Active: true})[0]
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	settings := map[string]string{"SCIM_BRIDGE_UPSTREAM_URL": emu.BaseURL(srv.URL), "SCIM_BRIDGE_UPSTREAM_TOKEN": "key-0123456789"}
+	p := pace.New(0)
+	raw, err := tg.Open(func(k string) string { return settings[k] }, adapters.Deps{Pacer: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := adapters.Retrying(raw, adapters.RetryPolicy{Budget: 20 * time.Second, Paced: true})
+	emu.SetRateLimit(limit)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, failed int
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for time.Since(start) < runFor {
+				_, err := r.Get(t.Context(), id)
+				mu.Lock()
+				if err != nil {
+					failed++
+					t.Errorf("a read failed: %v", err)
+				} else {
+					ok++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	calls := emu.Calls(upstreamtest.OpGet)
+	t.Logf("%d reads in %v (%.1f/s), %d vendor calls (%d refused), pace %.1f/s", ok, elapsed.Round(time.Millisecond),
+		float64(ok)/elapsed.Seconds(), calls, calls-ok, p.Rate())
+	if failed > 0 {
+		return
+	}
+	// A fixed one-second window admits at most limit per window: over the run at most limit × (windows + 1).
+	if most := limit * (int(elapsed/time.Second) + 2); ok > most {
+		t.Errorf("%d reads succeeded, more than the vendor's limit allows (%d)", ok, most)
+	}
+	if least := int(0.6 * limit * elapsed.Seconds()); ok < least {
+		t.Errorf("%d reads in %v, want at least %d (60 %% of the vendor's limit)", ok, elapsed, least)
+	}
+	// The first burst is refused once per client in flight; after it, refusals are the pacer's rare probes.
+	if refused := calls - ok; refused > clients+2*int(elapsed/time.Second)+4 {
+		t.Errorf("%d calls refused, want at most the first burst (%d) plus a few probes", refused, clients)
+	}
+	if p.Rate() == 0 {
+		t.Error("the pacer learned no pace from the 429s")
 	}
 }

@@ -74,7 +74,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 //
 // connectionOf names the connection a path belongs to ("" for the process's own endpoints), so that every log
 // line and series says which connection it is about.
-func observe(log *slog.Logger, m *metrics, connectionOf func(path string) string) func(http.Handler) http.Handler {
+func observe(log, access *slog.Logger, m *metrics, connectionOf func(path string) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -106,7 +106,7 @@ func observe(log *slog.Logger, m *metrics, connectionOf func(path string) string
 				if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 					level = slog.LevelDebug
 				}
-				log.LogAttrs(r.Context(), level, "request", slog.String("connection", conn), slog.String("request_id", id), slog.String("method", r.Method),
+				access.LogAttrs(r.Context(), level, "request", slog.String("connection", conn), slog.String("request_id", id), slog.String("method", r.Method),
 					slog.String("route", route), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
 					slog.Duration("duration", dur), slog.String("user_agent", truncate(r.UserAgent(), 80)))
 			}()

@@ -61,6 +61,9 @@ type Connection struct {
 type Options struct {
 	Connections []Connection
 	Logger      *slog.Logger
+	// AccessLog receives the one line per request (message "request"); nil: Logger. A process gives it a
+	// buffered writer (cmd/scim-bridge/accesslog.go); every other line goes to Logger at once.
+	AccessLog *slog.Logger
 	// Registry receives the request metrics and is served on /metrics. Nil: no metrics.
 	Registry *prometheus.Registry
 }
@@ -92,7 +95,11 @@ func NewHandler(o Options) (http.Handler, error) {
 	}
 	r := chi.NewRouter()
 	var conns []*conn
-	r.Use(observe(o.Logger, m, func(path string) string {
+	access := o.AccessLog
+	if access == nil {
+		access = o.Logger
+	}
+	r.Use(observe(o.Logger, access, m, func(path string) string {
 		for _, c := range conns {
 			if p := strings.ToLower(path); strings.HasPrefix(p, strings.ToLower(c.cfg.BasePath)+"/") || p == strings.ToLower(c.cfg.BasePath) {
 				return c.Name

@@ -54,6 +54,7 @@ func Open(get func(name string) string, deps adapters.Deps) (adapters.Adapter, e
 		Reason:    func(b []byte) string { return upstream.ReasonFromJSON(b, errorKeys...) },
 		Timeout:   cfg.timeout,
 		HTTP:      deps.HTTP,
+		Pacer:     deps.Pacer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("thoughtindustries: open: %w", err)

@@ -97,6 +97,7 @@ func Open(get func(name string) string, deps adapters.Deps) (adapters.Adapter, e
 		Timeout:   timeout,
 		UserAgent: "scim-bridge (trainual)",
 		HTTP:      deps.HTTP,
+		Pacer:     deps.Pacer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("trainual: %w", err)

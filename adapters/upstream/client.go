@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/pace"
 )
 
 // Options configure a Client. Only BaseURL and Name are required.
@@ -33,6 +34,9 @@ type Options struct {
 	HTTP *http.Client
 	// MaxRetryAfter caps a vendor's Retry-After hint. Default 60s.
 	MaxRetryAfter time.Duration
+	// Pacer, when set, spaces every call to the vendor account it is shared by (see package pace); nil: calls go
+	// out at once.
+	Pacer *pace.Pacer
 }
 
 // Client calls one vendor API. It is safe for concurrent use and is built once per adapter.
@@ -46,6 +50,7 @@ type Client struct {
 	userAgent     string
 	http          *http.Client
 	maxRetryAfter time.Duration
+	pacer         *pace.Pacer
 }
 
 // maxErrorBody caps how much of a failed answer is read: enough to classify, never enough to exhaust memory.
@@ -76,6 +81,7 @@ func New(o Options) (*Client, error) {
 		userAgent:     o.UserAgent,
 		http:          o.HTTP,
 		maxRetryAfter: o.MaxRetryAfter,
+		pacer:         o.Pacer,
 	}
 	if c.classify == nil {
 		c.classify = DefaultClassify
@@ -138,6 +144,19 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 	u.Path = c.base.Path + req.Path
 	u.RawQuery = req.Query.Encode()
 
+	// The turn is taken before the attempt's own timeout starts: waiting for it is not the vendor being slow.
+	var turn pace.Turn
+	if c.pacer != nil {
+		var err error
+		if turn, err = c.pacer.Wait(ctx); err != nil {
+			e := &adapters.Error{Kind: adapters.KindRateLimited, Op: op, Err: fmt.Errorf("%s: not sent: %w", where, err)}
+			if r, ok := errors.AsType[*pace.Refused](err); ok {
+				e.RetryAfter = r.Wait
+			}
+			return e
+		}
+	}
+
 	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errAttemptTimeout)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), body)
@@ -155,6 +174,7 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 
 	resp, err := c.http.Do(hr)
 	if err != nil {
+		turn.Done(false, 0)
 		return c.transportError(ctx, op, where, req.Method, err)
 	}
 	defer drain(resp.Body)
@@ -162,6 +182,7 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		kind := c.classify(resp.StatusCode, b)
+		turn.Done(kind == adapters.KindRateLimited, c.retryAfter(resp.Header.Get("Retry-After")))
 		e := &adapters.Error{
 			Kind:   kind,
 			Op:     op,
@@ -178,6 +199,7 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 		}
 		return e
 	}
+	turn.Done(false, 0)
 	if out == nil {
 		return nil
 	}

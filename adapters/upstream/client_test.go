@@ -11,10 +11,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/pace"
 	"github.com/scim-bridge/scim-bridge/adapters/upstream"
 )
 
@@ -396,5 +398,49 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	if s.Reveal() != secret {
 		t.Error("Reveal does not return the secret")
+	}
+}
+
+// TestThePacerHearsEveryAnswerAndHoldsBackCalls: a 429 (and its Retry-After) reaches the client's pacer, whose
+// pause then holds the next call; a call whose turn comes after its deadline is not sent and is answered as
+// throttled, with the wait as its Retry-After.
+func TestThePacerHearsEveryAnswerAndHoldsBackCalls(t *testing.T) {
+	var sent atomic.Int32
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if sent.Add(1) == 3 {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		_, _ = io.WriteString(w, `{}`)
+	})
+	p := pace.New(0)
+	c := newClient(t, srv.URL, func(o *upstream.Options) { o.Pacer = p })
+	get := func(ctx context.Context) error {
+		return c.Do(ctx, upstream.Request{Op: "get user", Method: http.MethodGet, Path: "/users/1"}, nil)
+	}
+	for range 2 {
+		if err := get(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e := asError(t, get(t.Context())); e.Kind != adapters.KindRateLimited || e.RetryAfter != 2*time.Second {
+		t.Fatalf("got %v (retry after %v), want rate_limited after 2s", e, e.RetryAfter)
+	}
+	if p.Rate() == 0 {
+		t.Fatal("the pacer did not hear the 429")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	e := asError(t, get(ctx))
+	if e.Kind != adapters.KindRateLimited || e.Status != 0 || e.RetryAfter <= time.Second || e.RetryAfter > 2*time.Second || e.Ambiguous {
+		t.Fatalf("got %v (status %d, retry after %v, ambiguous %v), want an unsent, unambiguous rate_limited with the wait",
+			e, e.Status, e.RetryAfter, e.Ambiguous)
+	}
+	if n := sent.Load(); n != 3 {
+		t.Fatalf("the vendor received %d calls, want 3: the held-back call must not be sent", n)
+	}
+	if strings.Contains(e.Error(), secret) {
+		t.Fatal("the error holds the secret")
 	}
 }

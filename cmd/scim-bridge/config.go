@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ var coreSettings = []adapters.Setting{
 	{Env: "SCIM_BRIDGE_BASE_PATH", Default: "/scim/v2", Usage: "path the SCIM API is served under"},
 	{Env: "SCIM_BRIDGE_PUBLIC_URL", Usage: "absolute URL of the SCIM base path as the IdP reaches it (for meta.location behind a proxy)"},
 	{Env: "SCIM_BRIDGE_UPSTREAM_RETRY_BUDGET", Default: "20s", Usage: "longest time spent retrying a throttled or failing vendor call before answering 429/503"},
+	{Env: "SCIM_BRIDGE_UPSTREAM_RATE", Default: "0", Usage: "most vendor calls per second, shared by every connection to the same vendor account; 0: no cap, the pace is learned from the vendor's 429s"},
 	{Env: "SCIM_BRIDGE_LIST_CACHE_TTL", Default: "30s", Usage: "how long a full vendor listing is reused for plain lists and unindexed filters"},
 	{Env: "SCIM_BRIDGE_EMAIL_FROM", Default: "userName", Usage: "where the vendor e-mail (login) comes from: userName, work (emails[type eq \"work\"]) or primary (the primary e-mail)"},
 	{Env: "SCIM_BRIDGE_GROUPS", Default: "on", Usage: "on: serve /Groups (Okta Group Push, Entra group provisioning); off: a Users-only deployment"},
@@ -201,6 +203,7 @@ type config struct {
 	basePath    string
 	publicURL   string
 	retryBudget time.Duration
+	vendorRate  float64
 	listTTL     time.Duration
 	emailFrom   provision.EmailFrom
 	deriveNames bool
@@ -264,6 +267,11 @@ func (s *settings) validate() (config, []string) {
 		*dst = d
 	}
 	dur("SCIM_BRIDGE_UPSTREAM_RETRY_BUDGET", &c.retryBudget)
+	if r, err := strconv.ParseFloat(strings.TrimSpace(s.get("SCIM_BRIDGE_UPSTREAM_RATE")), 64); err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+		problems = append(problems, "SCIM_BRIDGE_UPSTREAM_RATE must be a number of calls per second, 0 or more (0: learned from the vendor's 429s)")
+	} else {
+		c.vendorRate = r
+	}
 	dur("SCIM_BRIDGE_LIST_CACHE_TTL", &c.listTTL)
 	if ef, ok := provision.ParseEmailFrom(s.get("SCIM_BRIDGE_EMAIL_FROM")); ok {
 		c.emailFrom = ef

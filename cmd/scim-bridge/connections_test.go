@@ -213,6 +213,13 @@ func TestTwoConnectionsFromOneFile(t *testing.T) {
 			t.Errorf("%s: lookup %d %s", c.name, status, body)
 		}
 	}
+	// Access lines are written in batches (accesslog.go): wait for them.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), `"msg":"request"`); {
+		if time.Now().After(deadline) {
+			t.Fatal("no access log line within 5s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		if strings.Contains(line, `"msg":"request"`) && !strings.Contains(line, `"connection":"`) {
 			t.Errorf("a request log line without its connection: %s", line)

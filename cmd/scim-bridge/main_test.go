@@ -41,6 +41,8 @@ func TestBadSettingsStopStartUpNamingTheSetting(t *testing.T) {
 		{"bad log level", map[string]string{"SCIM_BRIDGE_LOG_LEVEL": "loud"}, nil, []string{"SCIM_BRIDGE_LOG_LEVEL"}},
 		{"bad retry budget", map[string]string{"SCIM_BRIDGE_UPSTREAM_RETRY_BUDGET": "soon"}, nil, []string{"SCIM_BRIDGE_UPSTREAM_RETRY_BUDGET"}},
 		{"bad rate limit", map[string]string{"SCIM_BRIDGE_RATE_LIMIT": "-1"}, nil, []string{"SCIM_BRIDGE_RATE_LIMIT"}},
+		{"negative vendor rate", map[string]string{"SCIM_BRIDGE_UPSTREAM_RATE": "-2"}, nil, []string{"SCIM_BRIDGE_UPSTREAM_RATE"}},
+		{"vendor rate not a number", map[string]string{"SCIM_BRIDGE_UPSTREAM_RATE": "90/min"}, nil, []string{"SCIM_BRIDGE_UPSTREAM_RATE"}},
 		{"half TLS", map[string]string{"SCIM_BRIDGE_TLS_CERT": "/x.pem"}, nil, []string{"SCIM_BRIDGE_TLS_CERT", "SCIM_BRIDGE_TLS_KEY"}},
 		{"bad base path", map[string]string{"SCIM_BRIDGE_BASE_PATH": "scim"}, nil, []string{"SCIM_BRIDGE_BASE_PATH"}},
 		{"secret and its file", map[string]string{"SCIM_BRIDGE_TOKEN_FILE": secretFile}, nil, []string{"SCIM_BRIDGE_TOKEN", "_FILE"}},

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/pace"
 	"github.com/scim-bridge/scim-bridge/scim/provision"
 	"github.com/scim-bridge/scim-bridge/scim/store"
 )
@@ -58,8 +59,10 @@ func operatorConn(ctx context.Context, cmd string, args []string, getenv func(st
 	cfg, problems := pick.s.validate()
 	var adapter adapters.Adapter
 	log := newLogger(stderr, slog.LevelWarn)
+	// A running bridge may be calling the same vendor account: this process learns the pace on its own.
+	pacer := pace.New(cfg.vendorRate)
 	if cfg.target.Open != nil {
-		a, err := cfg.target.Open(pick.s.get, adapters.Deps{Logger: log})
+		a, err := cfg.target.Open(pick.s.get, adapters.Deps{Logger: log, Pacer: pacer})
 		if err != nil {
 			problems = append(problems, err.Error())
 		}
@@ -71,7 +74,7 @@ func operatorConn(ctx context.Context, cmd string, args []string, getenv func(st
 	if len(problems) > 0 {
 		return nil, nil, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))
 	}
-	o, err := openConnection(ctx, pick.name, cfg, adapter, cfg.db, log, prometheus.NewRegistry())
+	o, err := openConnection(ctx, pick.name, cfg, adapter, pacer, cfg.db, log, prometheus.NewRegistry())
 	if err != nil {
 		return nil, nil, err
 	}

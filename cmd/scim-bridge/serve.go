@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/pace"
 	"github.com/scim-bridge/scim-bridge/scim"
 	"github.com/scim-bridge/scim-bridge/scim/auth"
 	"github.com/scim-bridge/scim-bridge/scim/provision"
@@ -97,14 +98,21 @@ type opened struct {
 // (listen address, store, log level, TLS) are the same in every connection.
 func start(ctx context.Context, conns []connection, logOut io.Writer, ready func(string)) error {
 	pcfg, _ := conns[0].s.validate()
+	logOut = &lockedWriter{w: logOut}
 	log := newLogger(logOut, pcfg.logLevel)
 	var problems []string
 	cfgs := make([]config, len(conns))
 	adapterOf := make([]adapters.Adapter, len(conns))
+	pacerOf := make([]*pace.Pacer, len(conns))
+	pacers := newPacers()
 	for i, c := range conns {
 		cfg, ps := c.s.validate()
 		if cfg.target.Open != nil {
-			a, err := cfg.target.Open(c.s.get, adapters.Deps{Logger: log.With(slog.String("connection", c.name), slog.String("target", cfg.target.Name))})
+			pacerOf[i] = pacers.forAccount(cfg.target, c.s.get, cfg.vendorRate)
+			a, err := cfg.target.Open(c.s.get, adapters.Deps{
+				Logger: log.With(slog.String("connection", c.name), slog.String("target", cfg.target.Name)),
+				Pacer:  pacerOf[i],
+			})
 			if err != nil {
 				ps = append(ps, err.Error())
 			}
@@ -143,7 +151,7 @@ func start(ctx context.Context, conns []connection, logOut io.Writer, ready func
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var scimConns []scim.Connection
 	for i, c := range conns {
-		o, err := openConnection(ctx, c.name, cfgs[i], adapterOf[i], pcfg.db, log, reg)
+		o, err := openConnection(ctx, c.name, cfgs[i], adapterOf[i], pacerOf[i], pcfg.db, log, reg)
 		if err != nil {
 			return err
 		}
@@ -163,9 +171,12 @@ func start(ctx context.Context, conns []connection, logOut io.Writer, ready func
 	for _, c := range cfgs {
 		cfg.retryBudget = max(cfg.retryBudget, c.retryBudget)
 	}
+	accessOut := newLineBuffer(logOut)
+	defer accessOut.Close()
 	h, err := scim.NewHandler(scim.Options{
 		Connections: scimConns,
 		Logger:      log,
+		AccessLog:   newLogger(accessOut, pcfg.logLevel),
 		Registry:    reg,
 	})
 	if err != nil {
@@ -210,6 +221,7 @@ func start(ctx context.Context, conns []connection, logOut io.Writer, ready func
 		return err
 	case <-ctx.Done():
 	}
+	accessOut.flush() // the access lines so far come before the shutdown's own lines
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
@@ -220,8 +232,8 @@ func start(ctx context.Context, conns []connection, logOut io.Writer, ready func
 }
 
 // openConnection opens one connection's store slice, provisioning service and authenticator.
-func openConnection(ctx context.Context, name string, cfg config, adapter adapters.Adapter, db string, log *slog.Logger,
-	reg *prometheus.Registry) (opened, error) {
+func openConnection(ctx context.Context, name string, cfg config, adapter adapters.Adapter, pacer *pace.Pacer, db string,
+	log *slog.Logger, reg *prometheus.Registry) (opened, error) {
 	st, err := openStore(ctx, db, name)
 	if err != nil {
 		return opened{}, fmt.Errorf("SCIM_BRIDGE_DB: %w", err)
@@ -240,7 +252,13 @@ func openConnection(ctx context.Context, name string, cfg config, adapter adapte
 	// Instrumented sits under Retrying, so that it counts and times every attempt the vendor receives; Retrying
 	// reports its retries and waits through OnRetry (see adapters.Instrumented).
 	upstream := adapters.Retrying(adapters.Instrumented(adapter, vendor),
-		adapters.RetryPolicy{Budget: cfg.retryBudget, Logger: clog, OnRetry: vendor.Retried})
+		adapters.RetryPolicy{Budget: cfg.retryBudget, Logger: clog, OnRetry: vendor.Retried, Paced: pacer != nil})
+	if pacer != nil {
+		if err := adapters.RegisterPacerMetrics(reg, name, cfg.target.Name, pacer); err != nil {
+			st.Close()
+			return opened{}, err
+		}
+	}
 	opts := provision.Options{
 		Target:      cfg.target.Name,
 		Store:       st,

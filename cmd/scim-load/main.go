@@ -66,6 +66,10 @@ type options struct {
 	seed        int
 	timeout     time.Duration
 	mix         map[string]int
+	// each runs every operation of the mix alone, one after the other, for duration each, after one seeding.
+	each bool
+	// serverPID, when set, is the server's process: its CPU time per request is reported (Linux).
+	serverPID int
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
@@ -82,6 +86,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "per-request timeout")
 	fs.StringVar(&mix, "mix", "create=1,get=4,filter=4,patch=1", "relative weights of "+strings.Join(ops, ", "))
 	fs.BoolVar(&allowRemote, "allow-remote", false, "allow a URL that is not on a loopback address (it creates real users)")
+	fs.BoolVar(&o.each, "each", false, "run each operation of -mix alone, one after the other, -duration each (one seeding for all): per-operation throughput of any SCIM server")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "process id of the server on this machine: report its CPU time per request")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -105,8 +111,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	if o.concurrency < 1 || o.concurrency > 1024 {
 		errs = append(errs, errors.New("-concurrency must be between 1 and 1024"))
 	}
-	if o.seed < 1 || o.seed > 10000 {
-		errs = append(errs, errors.New("-seed-users must be between 1 and 10000"))
+	if o.seed < 1 || o.seed > 100000 {
+		errs = append(errs, errors.New("-seed-users must be between 1 and 100000"))
 	}
 	if o.timeout <= 0 {
 		errs = append(errs, errors.New("-timeout must be positive"))
@@ -201,23 +207,64 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fmt.Fprintf(stdout, "scim-load: %s, %d clients, mix %s, %d seeded users, against %s\n",
 		o.duration, o.concurrency, mixString(o.mix), len(l.users), redact(o.base))
 
-	rctx, cancel := context.WithTimeout(ctx, o.duration)
+	mixes := []map[string]int{o.mix}
+	if o.each {
+		mixes = nil
+		// Creates last: they add users, and the other operations are measured at the seeded population.
+		for _, op := range []string{"get", "filter", "patch", "create"} {
+			if o.mix[op] > 0 {
+				mixes = append(mixes, map[string]int{op: 1})
+			}
+		}
+	}
+	for _, mix := range mixes {
+		if err := l.phase(ctx, mix, stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// phase runs the workers with mix for the run's duration and reports.
+func (l *loader) phase(ctx context.Context, mix map[string]int, stdout io.Writer) error {
+	rctx, cancel := context.WithTimeout(ctx, l.o.duration)
 	defer cancel()
-	results := make([][]sample, o.concurrency)
+	results := make([][]sample, l.o.concurrency)
 	var wg sync.WaitGroup
+	cpu0 := serverCPU(l.o.serverPID)
 	start := time.Now()
-	for w := range o.concurrency {
-		wg.Go(func() { results[w] = l.worker(rctx, w) })
+	for w := range l.o.concurrency {
+		wg.Go(func() { results[w] = l.worker(rctx, w, mix) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := serverCPU(l.o.serverPID) - cpu0
 
 	var all []sample
 	for _, r := range results {
 		all = append(all, r...)
 	}
+	if len(mix) == 1 || l.o.each {
+		fmt.Fprintf(stdout, "-- %s\n", mixString(mix))
+	}
 	report(stdout, all, elapsed)
-	return nil
+	if l.o.serverPID > 0 && len(all) > 0 {
+		fmt.Fprintf(stdout, "server CPU %.0f µs per request (%.0f%% of a core)\n",
+			float64(cpu.Microseconds())/float64(len(all)), 100*cpu.Seconds()/elapsed.Seconds())
+	}
+	return ctx.Err()
+}
+
+// serverCPU is the CPU time process pid has used so far (0 when pid is 0 or unreadable).
+func serverCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	return parseStatCPU(b)
 }
 
 func randomID() string {
@@ -243,37 +290,46 @@ func mixString(m map[string]int) string {
 	return strings.Join(parts, ",")
 }
 
+// seedUsers creates the users the run acts on, with the run's clients in parallel.
 func (l *loader) seedUsers(ctx context.Context) error {
-	for i := range l.o.seed {
-		name := fmt.Sprintf("scim-load-%s-seed-%d@example.com", l.runID, i)
-		status, body, err := l.do(ctx, "POST", "/Users", userBody(name))
-		if err != nil {
-			return err
-		}
-		if status != http.StatusCreated {
-			return fmt.Errorf("POST /Users answered %d: %s", status, truncate(body, 300))
-		}
-		var created struct {
-			ID string `json:"id"`
-		}
-		if err := json.Unmarshal(body, &created); err != nil || created.ID == "" {
-			return fmt.Errorf("POST /Users answered no id: %s", truncate(body, 300))
-		}
-		l.users = append(l.users, user{id: created.ID, userName: name})
+	l.users = make([]user, l.o.seed)
+	errs := make([]error, l.o.concurrency)
+	var wg sync.WaitGroup
+	for w := range l.o.concurrency {
+		wg.Go(func() {
+			for i := w; i < l.o.seed && errs[w] == nil; i += l.o.concurrency {
+				name := fmt.Sprintf("scim-load-%s-seed-%d@example.com", l.runID, i)
+				status, body, err := l.do(ctx, "POST", "/Users", userBody(name))
+				var created struct {
+					ID string `json:"id"`
+				}
+				switch {
+				case err != nil:
+					errs[w] = err
+				case status != http.StatusCreated:
+					errs[w] = fmt.Errorf("POST /Users answered %d: %s", status, truncate(body, 300))
+				case json.Unmarshal(body, &created) != nil || created.ID == "":
+					errs[w] = fmt.Errorf("POST /Users answered no id: %s", truncate(body, 300))
+				default:
+					l.users[i] = user{id: created.ID, userName: name}
+				}
+			}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // worker sends requests until ctx ends; it stops by itself when the run's deadline passes.
-func (l *loader) worker(ctx context.Context, w int) []sample {
+func (l *loader) worker(ctx context.Context, w int, mix map[string]int) []sample {
 	rng := randv2.New(randv2.NewPCG(uint64(w)+1, uint64(time.Now().UnixNano())))
 	total := 0
 	for _, op := range ops {
-		total += l.o.mix[op]
+		total += mix[op]
 	}
 	var out []sample
 	for n := 0; ctx.Err() == nil; n++ {
-		op := pick(rng.IntN(total), l.o.mix)
+		op := pick(rng.IntN(total), mix)
 		u := l.users[rng.IntN(len(l.users))]
 		var method, path string
 		var body []byte

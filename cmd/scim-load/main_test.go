@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scim-bridge/scim-bridge/scim/scimtest"
 )
 
 func TestURLsOffLoopbackAreRefusedUnlessAllowed(t *testing.T) {
@@ -86,5 +90,38 @@ func TestReportShowsPercentilesAndStatuses(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestEachRunsEveryOperationAloneAgainstAnySCIMServer: -each seeds once (with the run's clients in parallel), then
+// runs each operation of the mix alone, reads first and creates last, against a real bridge, and reports the
+// server's CPU per request when given its process id.
+func TestEachRunsEveryOperationAloneAgainstAnySCIMServer(t *testing.T) {
+	b := scimtest.Start(t, scimtest.Options{})
+	var out bytes.Buffer
+	env := func(k string) string {
+		if k == "SCIM_LOAD_TOKEN" {
+			return scimtest.Token
+		}
+		return ""
+	}
+	args := []string{"-url", b.URL, "-seed-users", "25", "-concurrency", "4", "-each", "-mix", "create=1,get=1,patch=1",
+		"-duration", "300ms", "-server-pid", strconv.Itoa(os.Getpid())}
+	if err := run(t.Context(), args, env, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	get, patch, create := strings.Index(text, "-- create=0,get=1"), strings.Index(text, "-- create=0,get=0,filter=0,patch=1"), strings.Index(text, "-- create=1")
+	if get < 0 || patch < get || create < patch {
+		t.Fatalf("want get, patch, then create, each alone:\n%s", text)
+	}
+	if strings.Contains(text, "filter ") || strings.Count(text, "non-2xx by status: none") != 3 {
+		t.Errorf("an operation outside the mix ran, or a request failed:\n%s", text)
+	}
+	if strings.Count(text, "server CPU") != 3 {
+		t.Errorf("no server CPU per request:\n%s", text)
+	}
+	if n := b.Emu.Users(); n <= 25 {
+		t.Errorf("the vendor holds %d accounts: the 25 seeded and the creates expected", n)
 	}
 }

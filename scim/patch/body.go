@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -31,7 +30,8 @@ func fail(base scimerrors.ScimError, format string, args ...any) error {
 	return e
 }
 
-// decodeJSON decodes exactly one JSON value, keeping numbers as json.Number.
+// decodeJSON decodes exactly one JSON value, keeping numbers as json.Number. Anything but the whitespace RFC 8259
+// allows after the value (`{…}{…}`, `{…} x`) is an error: a plain json.Decoder would stop after the first value.
 func decodeJSON(body []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
@@ -39,7 +39,7 @@ func decodeJSON(body []byte) (any, error) {
 	if err := d.Decode(&v); err != nil {
 		return nil, err
 	}
-	if _, err := d.Token(); err != io.EOF {
+	if len(bytes.TrimLeft(body[d.InputOffset():], " \t\r\n")) > 0 {
 		return nil, fmt.Errorf("data after the JSON value")
 	}
 	return v, nil

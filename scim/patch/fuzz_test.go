@@ -25,6 +25,14 @@ func seedTestdata(f *testing.F) {
 		patchBody(`{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":null}}`),
 		patchBody(`{"op":"add","path":"x509Certificates","value":[{"value":"AAAA"}]}`),
 		`{"Operations":[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":{"manager":[]}}]}`,
+		// Shapes the library's PATCH validation refuses after Normalize (TestDecodeAgreesWithTheLibrary).
+		patchBody(`{"op":"add","path":"emails","value":"0"}`),
+		patchBody(`{"op":"add","path":"x509Certificates","value":[{"value":"abc"}]}`),
+		patchBody(`{"op":"replace","path":"name","value":[{"givenName":"g","ID":"1","id":"2"}]}`),
+		patchBody(`{"op":"add","path":"manager","value":{"value":"1","displayName":"a","DisplayName":"b"}}`),
+		patchBody(`{"op":"add","path":"urn:ietf:params:scim:schemas:core:2.0:User:emails[urn:ietf:params:scim:schemas:core:2.0:User:type eq \"work\"].value","value":"a@x"}`),
+		patchBody(`{"op":"remove","path":"emails[emails.value eq 1e999]"}`),
+		patchBody(`{"op":"replace","value":{"active":"yes","phoneNumbers":[{"value":1}]}}`),
 		`{"operations":[{"op":"replace","value":{"emails":{"value":1},"name":[1]}}]}`,
 	} {
 		f.Add([]byte(s))
@@ -54,20 +62,16 @@ func FuzzNormalize(f *testing.F) {
 	})
 }
 
-// FuzzApply runs Normalize, Parse and apply (without Apply's recover, so that panics surface) on a fixed user.
+// FuzzApply runs Decode and apply (without Apply's recover, so that panics surface) on a fixed user.
 func FuzzApply(f *testing.F) {
 	seedTestdata(f)
 	res := decode(f, entraUser)
 	before := canonicalJSON(f, res)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		norm, err := Normalize(body)
+		ops, err := Decode(body)
 		if err != nil {
 			scimType(t, err)
 			return
-		}
-		ops, err := Parse(norm)
-		if err != nil {
-			t.Fatalf("Parse(Normalize(%q)) = %v", body, err)
 		}
 		out, err := apply(res, ops)
 		if err != nil {
@@ -75,8 +79,18 @@ func FuzzApply(f *testing.F) {
 		}
 		assertRFC7643MultiValued(t, out)
 		if canonicalJSON(t, res) != before {
-			t.Fatalf("apply modified its input for %s", norm)
+			t.Fatalf("apply modified its input for %s", body)
 		}
+	})
+}
+
+// FuzzDecodeAgreesWithTheLibrary checks that Decode, which does not ask github.com/elimity-com/scim, accepts and
+// refuses what the request path accepted and refused when it did (Normalize, Parse, then the library's PATCH
+// validation of the normalised body: viaLibrary), with the same operations and the same status and scimType.
+func FuzzDecodeAgreesWithTheLibrary(f *testing.F) {
+	seedTestdata(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		agree(t, body)
 	})
 }
 

@@ -88,7 +88,7 @@ func manyEmails(first, n int) []byte {
 	return []byte(b.String())
 }
 
-// addMany runs the whole PATCH pipeline (Normalize, Parse, Apply) of manyEmails(n, n) on a user already holding
+// addMany runs the whole PATCH pipeline (Decode, Apply) of manyEmails(n, n) on a user already holding
 // n e-mails: the second of the two 20,000-value requests of issue 12 §9.
 func addMany(t testing.TB, n int) func() error {
 	t.Helper()
@@ -102,11 +102,7 @@ func addMany(t testing.TB, n int) func() error {
 	}
 	body := manyEmails(n, n)
 	return func() error {
-		norm, err := Normalize(body)
-		if err != nil {
-			return err
-		}
-		ops, err := Parse(norm)
+		ops, err := Decode(body)
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,9 @@ import (
 )
 
 // Normalize rewrites a PatchOp body as Okta or Entra send it into a canonical body that
-// github.com/elimity-com/scim validates without its global string-value switch, and that Parse reads:
+// github.com/elimity-com/scim's PATCH validation can judge without its global string-value switch, and that Parse
+// reads. It does not check value types: Decode, the request path, applies these rules without encoding a body and
+// then the library's checks. The rules:
 //
 //   - the Operations key in any case, op in any case (Entra sends "Replace"); schemas is added when missing;
 //   - every path-less add/replace is expanded into one operation per key, with a canonical path: plain keys
@@ -33,17 +35,20 @@ func Normalize(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []map[string]any
-	for i, r := range raw {
-		ops, err := normalizeOp(i, r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ops...)
+	ops, err := normalizeOps(raw)
+	if err != nil {
+		return nil, err
 	}
-	if len(out) == 0 {
-		// Everything was dropped (e.g. Okta's {"id": …} alone); the library refuses an empty list.
-		out = append(out, map[string]any{"op": "replace", "value": map[string]any{}})
+	out := make([]map[string]any, len(ops))
+	for j, o := range ops {
+		m := map[string]any{"op": o.Op}
+		if o.Path != "" {
+			m["path"] = o.Path
+		}
+		if o.Value != nil {
+			m["value"] = o.Value
+		}
+		out[j] = m
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -54,7 +59,31 @@ func Normalize(body []byte) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
-func normalizeOp(i int, r rawOp) ([]map[string]any, error) {
+// normOp is one operation of a normalised body: what Parse reads back from Normalize's output, with the path it
+// resolved to (Attr nil for the path-less placeholder) and the index of the request's operation it comes from.
+type normOp struct {
+	Operation
+	target userschema.Path
+	src    int
+}
+
+// normalizeOps applies Normalize's rules to the operations of a body, in order.
+func normalizeOps(raw []rawOp) ([]normOp, error) {
+	out := make([]normOp, 0, len(raw))
+	for i, r := range raw {
+		var err error
+		if out, err = normalizeOp(out, i, r); err != nil {
+			return nil, err
+		}
+	}
+	if len(out) == 0 {
+		// Everything was dropped (e.g. Okta's {"id": …} alone); the library refuses an empty list.
+		out = append(out, normOp{Operation: Operation{Op: "replace", Value: map[string]any{}}})
+	}
+	return out, nil
+}
+
+func normalizeOp(out []normOp, i int, r rawOp) ([]normOp, error) {
 	if r.path == "" {
 		if r.op == "remove" {
 			return nil, fail(scimerrors.ScimErrorNoTarget, "Operations[%d]: remove needs a path.", i)
@@ -63,7 +92,7 @@ func normalizeOp(i int, r rawOp) ([]map[string]any, error) {
 		if !ok {
 			return nil, fail(scimerrors.ScimErrorInvalidValue, "Operations[%d]: a path-less %s needs an object value.", i, r.op)
 		}
-		return expand(i, r.op, m)
+		return expand(out, i, r.op, m)
 	}
 	p, err := resolve(i, r.path)
 	if err != nil {
@@ -76,23 +105,22 @@ func normalizeOp(i int, r rawOp) ([]map[string]any, error) {
 	if p.Extension != nil {
 		// The library cannot parse a bare extension URN as a path, so the object is spelled out per attribute.
 		if r.op == "remove" {
-			return removeAll(p.Extension), nil
+			return removeAll(out, i, p.Extension), nil
 		}
 		m, ok := r.value.(map[string]any)
 		if !ok {
 			if r.value == nil {
-				return removeAll(p.Extension), nil
+				return removeAll(out, i, p.Extension), nil
 			}
 			return nil, fail(scimerrors.ScimErrorInvalidValue, "Operations[%d]: the value for %s must be an object.", i, p.Extension.URN)
 		}
-		return expandExtension(i, r.op, p.Extension, m)
+		return expandExtension(out, i, r.op, p.Extension, m)
 	}
-	return pathOp(r.op, p, text, r.value), nil
+	return pathOp(out, i, r.op, p, text, r.value), nil
 }
 
 // expand turns a path-less value into one operation per attribute.
-func expand(i int, op string, m map[string]any) ([]map[string]any, error) {
-	var out []map[string]any
+func expand(out []normOp, i int, op string, m map[string]any) ([]normOp, error) {
 	for _, k := range sortedKeys(m) {
 		if ignoredInValue(k) {
 			continue
@@ -108,13 +136,11 @@ func expand(i int, op string, m map[string]any) ([]map[string]any, error) {
 		if p.Extension != nil {
 			switch ext := v.(type) {
 			case nil:
-				out = append(out, removeAll(p.Extension)...)
+				out = removeAll(out, i, p.Extension)
 			case map[string]any:
-				ops, err := expandExtension(i, op, p.Extension, ext)
-				if err != nil {
+				if out, err = expandExtension(out, i, op, p.Extension, ext); err != nil {
 					return nil, err
 				}
-				out = append(out, ops...)
 			default:
 				return nil, fail(scimerrors.ScimErrorInvalidValue, "Operations[%d]: the value for %s must be an object.", i, p.Extension.URN)
 			}
@@ -124,13 +150,12 @@ func expand(i int, op string, m map[string]any) ([]map[string]any, error) {
 		if text == "" {
 			text = strings.TrimSpace(k)
 		}
-		out = append(out, pathOp(op, p, text, v)...)
+		out = pathOp(out, i, op, p, text, v)
 	}
 	return out, nil
 }
 
-func expandExtension(i int, op string, s *userschema.Schema, m map[string]any) ([]map[string]any, error) {
-	var out []map[string]any
+func expandExtension(out []normOp, i int, op string, s *userschema.Schema, m map[string]any) ([]normOp, error) {
 	for _, k := range sortedKeys(m) {
 		a := s.Attr(k)
 		if a == nil {
@@ -139,46 +164,45 @@ func expandExtension(i int, op string, s *userschema.Schema, m map[string]any) (
 		if !a.Writable() {
 			continue
 		}
-		out = append(out, pathOp(op, userschema.Path{Attr: a}, a.Path(), m[k])...)
+		out = pathOp(out, i, op, userschema.Path{Attr: a}, a.Path(), m[k])
 	}
 	return out, nil
 }
 
 // removeAll removes every writable attribute of an extension: a null extension object unassigns all of them.
-func removeAll(s *userschema.Schema) []map[string]any {
-	var out []map[string]any
+func removeAll(out []normOp, i int, s *userschema.Schema) []normOp {
 	for _, a := range s.Attrs() {
 		if a.Writable() {
-			out = append(out, map[string]any{"op": "remove", "path": a.Path()})
+			out = append(out, normOp{Operation: Operation{Op: "remove", Path: a.Path()}, target: userschema.Path{Attr: a}, src: i})
 		}
 	}
 	return out
 }
 
-// pathOp builds the canonical operation(s) for one path.
-func pathOp(op string, p userschema.Path, text string, value any) []map[string]any {
-	remove := func(path string) []map[string]any {
-		return []map[string]any{{"op": "remove", "path": path}}
+// pathOp appends the canonical operation for one path.
+func pathOp(out []normOp, i int, op string, p userschema.Path, text string, value any) []normOp {
+	emit := func(op, text string, p userschema.Path, value any) []normOp {
+		return append(out, normOp{Operation: Operation{Op: op, Path: text, Value: value}, target: p, src: i})
 	}
+	element := p.Filter != nil && p.Sub == nil
 	if op == "remove" {
-		o := map[string]any{"op": "remove", "path": text}
 		if value != nil {
-			o["value"], _ = coerce(p.Target(), value, p.Filter != nil && p.Sub == nil)
+			value, _ = coerce(p.Target(), value, element)
 		}
-		return []map[string]any{o}
+		return emit("remove", text, p, value)
 	}
 	if value == nil {
-		return remove(text)
+		return emit("remove", text, p, nil)
 	}
 	// manager.value set to "" unassigns the manager.
 	if p.Sub != nil && p.Filter == nil && managerLike(p.Attr) && p.Sub.Name == "value" && value == "" {
-		return remove(p.Attr.Path())
+		return emit("remove", p.Attr.Path(), userschema.Path{Attr: p.Attr}, nil)
 	}
-	v, rm := coerce(p.Target(), value, p.Filter != nil && p.Sub == nil)
+	v, rm := coerce(p.Target(), value, element)
 	if rm {
-		return remove(text)
+		return emit("remove", text, p, nil)
 	}
-	return []map[string]any{{"op": op, "path": text, "value": v}}
+	return emit(op, text, p, v)
 }
 
 // managerLike reports single-valued complex attributes with a "value" sub-attribute (the enterprise manager):
@@ -200,7 +224,8 @@ func parseBool(s string) (bool, bool) {
 
 // coerce rewrites the IdP shapes inside a value for attribute a: boolean strings and manager ids. element is set
 // when the value is one element of a multi-valued attribute (a filtered path). remove reports a value that
-// unassigns a manager-like attribute.
+// unassigns a manager-like attribute. Lists and objects are rewritten in place: every value is a part of the
+// body's own decoded tree that no other operation holds.
 func coerce(a *userschema.Attr, v any, element bool) (out any, remove bool) {
 	switch {
 	case a.Type == userschema.TypeBoolean:
@@ -212,11 +237,10 @@ func coerce(a *userschema.Attr, v any, element bool) (out any, remove bool) {
 		return v, false
 	case a.Complex() && a.MultiValued && !element:
 		if l, ok := v.([]any); ok {
-			out := make([]any, len(l))
 			for j, e := range l {
-				out[j], _ = coerce(a, e, true)
+				l[j], _ = coerce(a, e, true)
 			}
-			return out, false
+			return l, false
 		}
 		return coerce(a, v, true)
 	case a.Complex():
@@ -235,19 +259,17 @@ func coerce(a *userschema.Attr, v any, element bool) (out any, remove bool) {
 		if !ok {
 			return v, false
 		}
-		out := make(map[string]any, len(m))
 		for k, e := range m {
-			if sub := a.Sub(k); sub != nil && e != nil {
-				e, _ = coerce(sub, e, true)
+			if sub := a.Sub(k); sub != nil && sub.Type == userschema.TypeBoolean && e != nil {
+				m[k], _ = coerce(sub, e, true)
 			}
-			out[k] = e
 		}
 		if managerLike(a) {
-			if val, _, ok := userschema.Get(out, "value"); ok && (val == nil || val == "") {
+			if val, _, ok := userschema.Get(m, "value"); ok && (val == nil || val == "") {
 				return nil, true
 			}
 		}
-		return out, false
+		return m, false
 	}
 	return v, false
 }

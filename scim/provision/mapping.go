@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
@@ -423,7 +424,7 @@ func (s seenUser) user(id string) adapters.User {
 func decodeLinkData(b []byte) linkData {
 	var d linkData
 	if len(b) > 0 {
-		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		_ = dec.Decode(&d)
 	}

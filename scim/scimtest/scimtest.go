@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
+	"github.com/scim-bridge/scim-bridge/adapters/pace"
 	"github.com/scim-bridge/scim-bridge/adapters/targets"
 	"github.com/scim-bridge/scim-bridge/adapters/upstreamtest"
 	"github.com/scim-bridge/scim-bridge/scim"
@@ -73,6 +74,7 @@ type Bridge struct {
 	Target  string
 	Service *provision.Service
 	Client  *http.Client
+	Pacer   *pace.Pacer // the vendor account's pacer, as serve builds it
 	logs    *upstreamtest.LogBuffer
 	srv     *httptest.Server
 	closeFn func()
@@ -107,12 +109,14 @@ func Start(t testing.TB, o Options) *Bridge {
 	for k, v := range o.Settings {
 		settings[k] = v
 	}
-	raw, err := tg.Open(func(k string) string { return settings[k] }, adapters.Deps{Logger: log})
+	// As in serve: every vendor call goes through the account's pacer, and Retrying relies on it for throttling.
+	b.Pacer = pace.New(0)
+	raw, err := tg.Open(func(k string) string { return settings[k] }, adapters.Deps{Logger: log, Pacer: b.Pacer})
 	if err != nil {
 		emuSrv.Close()
 		t.Fatal(err)
 	}
-	policy := adapters.RetryPolicy{Attempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, Budget: 2 * time.Second, Logger: log}
+	policy := adapters.RetryPolicy{Attempts: 4, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, Budget: 2 * time.Second, Logger: log, Paced: true}
 	if o.Policy != nil {
 		policy = *o.Policy
 	}

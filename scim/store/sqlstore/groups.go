@@ -204,6 +204,9 @@ func (s *Store) ChangeMembers(ctx context.Context, groupID string, add, remove [
 		return nil, nil, fmt.Errorf("sqlstore: change members of %q: %w", groupID, err)
 	}
 	ins, del := planChanges(add, remove)
+	if len(ins) > 0 {
+		s.mayHaveMembers.Store(true) // before the insert commits: a GroupsOf after it must query
+	}
 	added, removed = []string{}, []string{}
 	if len(del) > 0 {
 		rows, err := tx.QueryContext(ctx, sqlRemoveMembers, s.ns, groupID, jsonArray(del))
@@ -303,6 +306,9 @@ func (s *Store) CountMembers(ctx context.Context, groupID string) (int, error) {
 
 // GroupsOf implements store.GroupStore.
 func (s *Store) GroupsOf(ctx context.Context, userID string) ([]string, error) {
+	if !s.mayHaveMembers.Load() {
+		return []string{}, nil
+	}
 	rows, err := s.st.groupsOf.QueryContext(ctx, s.ns, userID)
 	ids, err := collectStrings(rows, err)
 	if err != nil {

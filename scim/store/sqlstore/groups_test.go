@@ -151,3 +151,47 @@ func schemaOf(t *testing.T, db *sql.DB) []string {
 	}
 	return out
 }
+
+// TestGroupsOfSkipsItsQueryOnlyWhileNoMembershipExists: a namespace without memberships answers GroupsOf without
+// a query, but a membership added by this store, or found in the file at Open (written before a restart), or
+// removed again, is always answered from the database.
+func TestGroupsOfSkipsItsQueryOnlyWhileNoMembershipExists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "members.db")
+	ctx := t.Context()
+	s := openStore(t, path, "ns")
+	other := openStore(t, path, "other")
+	if s.mayHaveMembers.Load() {
+		t.Fatal("a fresh namespace may have members")
+	}
+	for _, st := range []*Store{s, other} {
+		if _, err := st.CreateGroup(ctx, store.Group{ID: "g1", DisplayName: "Admins"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := other.ChangeMembers(ctx, "g1", []string{"u1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.mayHaveMembers.Load() {
+		t.Fatal("another namespace's membership made this one query")
+	}
+	if _, _, err := s.ChangeMembers(ctx, "g1", []string{"u1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GroupsOf(ctx, "u1"); err != nil || !slices.Equal(got, []string{"g1"}) {
+		t.Fatalf("GroupsOf after an add: %v, %v", got, err)
+	}
+	reopened, err := Open(ctx, path, "ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reopened.Close()
+	if got, err := reopened.GroupsOf(ctx, "u1"); err != nil || !slices.Equal(got, []string{"g1"}) {
+		t.Fatalf("GroupsOf after reopening: %v, %v", got, err)
+	}
+	if _, _, err := s.ChangeMembers(ctx, "g1", nil, []string{"u1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GroupsOf(ctx, "u1"); err != nil || len(got) != 0 {
+		t.Fatalf("GroupsOf after the removal: %v, %v", got, err)
+	}
+}
