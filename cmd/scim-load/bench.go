@@ -24,10 +24,10 @@ import (
 )
 
 // benchPhases are the phases -phases may name, in the order they run; link always runs first.
-var benchPhases = []string{"import", "get", "lookup", "patch", "put", "post", "list", "okta", "entra", "storm", "soak"}
+var benchPhases = []string{"import", "get", "floor", "lookup", "patch", "put", "post", "list", "okta", "entra", "storm", "soak"}
 
-// benchOps are the operations the bench phases mix, in report order.
-var benchOps = []string{"lookup-cold", "lookup", "get", "put", "patch", "entra-patch", "post", "list", "import"}
+// benchOps are the operations the bench phases mix, in report order (get-relay: the floor phase's GET).
+var benchOps = []string{"lookup-cold", "lookup", "get", "get-relay", "put", "patch", "entra-patch", "post", "list", "import"}
 
 // phaseMixes are the operation weights of each load phase. The Okta mix follows what Okta sends: a lookup and a
 // POST per create, a GET before each PUT or PATCH, pages of an import; Entra looks up before every write and
@@ -210,7 +210,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer br.stop()
 
-	b := &bench{o: o, v: v, br: br, out: stdout,
+	b := &bench{o: o, v: v, br: br, out: stdout, bridgeCPUs: bridgeCPUs,
 		l: newLoader(br.base, br.token, o.timeout, o.concurrency*2)}
 	b.result.Machine = machine(pinNote)
 	b.result.Target, b.result.Users = o.target, o.users

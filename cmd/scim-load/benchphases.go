@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	randv2 "math/rand/v2"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -70,6 +73,50 @@ func (b *bench) importPhase(ctx context.Context) error {
 		}
 	}
 	b.finish(ctx, m, ps, all)
+	return nil
+}
+
+// floorPhase measures the bench's floor: the GET phase's load, at its rate, sent through a relay that stands in
+// the bridge's place (its own process, on the bridge's CPU) and only passes each request to the emulator and back
+// (relay.go). Its "added" latency is what this machine adds to any server between the client and the vendor; the
+// bridge's own work is the get phase's added latency less this.
+func (b *bench) floorPhase(ctx context.Context) error {
+	u, err := url.Parse(b.v.base)
+	if err != nil {
+		return err
+	}
+	r, err := startRelay(ctx, b.bridgeCPUs, u.Scheme+"://"+u.Host)
+	if err != nil {
+		return err
+	}
+	defer r.stop()
+	relayBase := r.root + u.Path
+	var interval time.Duration
+	if b.o.rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(b.o.concurrency) / b.o.rate)
+	}
+	end := time.Now().Add(b.o.duration)
+	b.measure(ctx, phaseSpec{name: "floor", interval: interval,
+		desc: fmt.Sprintf("a GET through a relay in the bridge's place for %s, %d clients, %s, direct calls true",
+			b.o.duration, b.o.concurrency, rateString(b.o.rate)),
+		extra: func(p *phaseResult) {
+			p.Notes = append(p.Notes, "the relay, not the bridge, served this phase: the bridge's CPU and memory above are its idle figures")
+		},
+		step: func(ctx context.Context, w int, rng *randv2.Rand) (sampleD, bool) {
+			if time.Now().After(end) {
+				return sampleD{}, false
+			}
+			p := &b.pool[rng.IntN(len(b.pool))]
+			t0 := time.Now()
+			_, err := b.v.getAt(ctx, relayBase, p.id)
+			s := sampleD{sample: sample{op: "get-relay", latency: time.Since(t0), status: http.StatusOK}}
+			if err != nil {
+				s.status = 0
+			}
+			s.direct, s.directErr = timed(func() error { _, err := b.v.get(ctx, p.id); return err })
+			s.hasDirect = true
+			return s, true
+		}})
 	return nil
 }
 

@@ -27,14 +27,15 @@ const statusWrong = 1
 const directPool = 256
 
 type bench struct {
-	o      benchOptions
-	v      *vendor
-	br     *bridgeProc
-	l      *loader
-	out    io.Writer
-	result benchResult
-	runID  string
-	seq    atomic.Int64
+	o          benchOptions
+	bridgeCPUs string // where the bridge (and the floor phase's relay) runs; "" when not pinned
+	v          *vendor
+	br         *bridgeProc
+	l          *loader
+	out        io.Writer
+	result     benchResult
+	runID      string
+	seq        atomic.Int64
 
 	users []*benchUser // seeded and linked; users[i] is written only by worker i % concurrency
 	pool  []benchUser  // direct-only accounts
@@ -140,6 +141,8 @@ func (b *bench) run(ctx context.Context) error {
 		switch p {
 		case "import":
 			err = b.importPhase(ctx)
+		case "floor":
+			err = b.floorPhase(ctx)
 		case "storm":
 			err = b.stormPhase(ctx)
 		case "soak":

@@ -151,6 +151,11 @@ func (v *vendor) countDirect(op upstreamtest.Op) {
 
 // call makes one direct call and decodes a JSON answer into out (when not nil).
 func (v *vendor) call(ctx context.Context, op upstreamtest.Op, method, path string, body any, out any) (int, error) {
+	return v.callAt(ctx, v.base, op, method, path, body, out)
+}
+
+// callAt is call sent to base instead of the emulator's own address (the floor phase's relay).
+func (v *vendor) callAt(ctx context.Context, base string, op upstreamtest.Op, method, path string, body any, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -159,7 +164,7 @@ func (v *vendor) call(ctx context.Context, op upstreamtest.Op, method, path stri
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, v.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return 0, err
 	}
@@ -195,10 +200,14 @@ func (v *vendor) call(ctx context.Context, op upstreamtest.Op, method, path stri
 // holds the counts), made by scim-load itself on accounts the bridge never touches.
 
 func (v *vendor) get(ctx context.Context, id string) (map[string]any, error) {
+	return v.getAt(ctx, v.base, id)
+}
+
+func (v *vendor) getAt(ctx context.Context, base, id string) (map[string]any, error) {
 	var env struct {
 		User map[string]any `json:"user"`
 	}
-	_, err := v.call(ctx, upstreamtest.OpGet, "GET", "/users/"+url.PathEscape(id), nil, &env)
+	_, err := v.callAt(ctx, base, upstreamtest.OpGet, "GET", "/users/"+url.PathEscape(id), nil, &env)
 	return env.User, err
 }
 
