@@ -14,8 +14,8 @@
 //     per tenth of a second, over the last second.
 //   - On a 429: the pace becomes 90 % of what the vendor accepted in the last second. That is a good estimate of
 //     its limit when it has just refused a burst. (When it accepted almost nothing, someone else spent the limit:
-//     there is nothing to learn, and only the pauses below apply.) If the vendor sends Retry-After, every call waits for it.
-//     Further 429s within the same second are the rest of that burst and change nothing.
+//     there is nothing to learn, and only the pauses below apply.) If the vendor sends Retry-After, every call
+//     waits for it. Further 429s within the same second are the rest of that burst and change nothing.
 //   - A 429 to a call sent after an earlier 429, with no call accepted in between, means the vendor's window is
 //     still spent: every call pauses, one turn (or 100 ms when unpaced), then twice that, and so on, up to 5 s.
 //   - On a 429 while paced: the pace drops to 90 % of the lower of the pace and what the vendor accepted.
