@@ -221,7 +221,7 @@ func start(ctx context.Context, conns []connection, logOut io.Writer, ready func
 		return err
 	case <-ctx.Done():
 	}
-	accessOut.flush() // the access lines so far come before the shutdown's own lines
+	accessOut.Sync() // the access lines so far come before the shutdown's own lines
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
