@@ -201,6 +201,30 @@ func TestAGroupOfThousandsOfMembers(t *testing.T) {
 	}
 }
 
+// TestAFailedGroupCreateLeavesNothing: when a new group's effect in the vendor fails (here, the role its rule
+// gives), the IdP gets the error and the group is not kept, so that the IdP's retry creates it instead of meeting
+// a 409 for a group it never got.
+func TestAFailedGroupCreateLeavesNothing(t *testing.T) {
+	b := scimtest.Start(t, scimtest.Options{Target: "trainual", GroupRules: "Trainual Admins: role=admin; *: role=member"})
+	alice := create(t, b, "alice@example.com")
+	b.Emu.Fail(upstreamtest.OpUpdate, http.StatusServiceUnavailable, -1, 0)
+	r := b.Do(t, "POST", "/Groups", map[string]any{"schemas": []string{groupSchemaURN}, "displayName": "Trainual Admins",
+		"members": []any{map[string]any{"value": alice}}})
+	assertSCIMError(t, r, http.StatusServiceUnavailable, "")
+	b.Emu.Reset()
+	if l := b.Do(t, "GET", "/Groups?filter="+urlQuery(`displayName eq "Trainual Admins"`), nil); l.Status != http.StatusOK || l.Body["totalResults"] != float64(0) {
+		t.Fatalf("the group whose creation failed is still there: %s", l.Raw)
+	}
+	if role := vendorUser(t, b, alice).Attrs[adapters.AttrRole]; role != "member" {
+		t.Errorf("role %q after the failed create, want member", role)
+	}
+	assertStatus(t, b.Do(t, "POST", "/Groups", map[string]any{"schemas": []string{groupSchemaURN}, "displayName": "Trainual Admins",
+		"members": []any{map[string]any{"value": alice}}}), http.StatusCreated)
+	if role := vendorUser(t, b, alice).Attrs[adapters.AttrRole]; role != "admin" {
+		t.Errorf("role %q after the retried create, want admin", role)
+	}
+}
+
 func TestGroupRulesDriveVendorAttributes(t *testing.T) {
 	b := scimtest.Start(t, scimtest.Options{Target: "trainual",
 		GroupRules: "Trainual Admins: role=admin; Viewers: role=viewer; Ops: department=Ops; *: role=member"})
@@ -282,6 +306,18 @@ func TestThoughtIndustriesGroupLinks(t *testing.T) {
 	assertSCIMError(t, r, http.StatusBadRequest, "invalidValue")
 	if !strings.Contains(str(r.Body, "detail"), "grp-ops") {
 		t.Errorf("the detail does not name the vendor group: %s", r.Raw)
+	}
+	// The failed create left nothing behind: once the vendor group exists, the IdP's retry creates the group (not
+	// 409) and bob joins the vendor group.
+	if l := b.Do(t, "GET", "/Groups?filter="+urlQuery(`displayName eq "Ops"`), nil); l.Status != http.StatusOK || l.Body["totalResults"] != float64(0) {
+		t.Fatalf("the group whose creation failed is still there: %s", l.Raw)
+	}
+	em.AddGroup("grp-ops")
+	r = b.Do(t, "POST", "/Groups", map[string]any{"schemas": []string{groupSchemaURN}, "displayName": "Ops", "externalId": "00gOPS",
+		"members": []any{map[string]any{"value": bob}}})
+	assertStatus(t, r, http.StatusCreated)
+	if !inGroup(bob, "grp-ops") {
+		t.Error("the retried create did not add bob to the vendor group")
 	}
 }
 

@@ -217,9 +217,33 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (GroupResource
 		}
 	}
 	if err := s.groupEffects(ctx, g, members, nil); err != nil {
+		s.undoCreate(ctx, g, members)
 		return GroupResource{}, err
 	}
 	return s.groupResource(ctx, g, true)
+}
+
+// undoCreate removes a group whose creation is answered with an error. The IdP never got the group, so it must not
+// stay: Okta's retried POST would meet a 409 for it, and Entra, finding it by name, would PATCH members that are
+// already there. The vendor-group additions already made stay, since the retry makes them again and they are
+// idempotent. Rule values already applied are decided again without the group. Failures are logged: the error the
+// IdP gets is the one that caused the undo.
+func (s *Service) undoCreate(ctx context.Context, g store.Group, members []string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.groups.DeleteGroup(ctx, g.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.LogAttrs(ctx, slog.LevelError, "a group whose creation failed could not be removed; delete it in the IdP or by id",
+			slog.String("group", g.ID), slog.String("error", err.Error()))
+		return
+	}
+	if len(s.rules) == 0 {
+		return
+	}
+	for _, u := range members {
+		if err := s.reapplyRules(ctx, u); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "a group rule value could not be reverted after a failed group creation; the next write of this user reverts it",
+				slog.String("id", u), slog.String("group", g.ID), slog.String("error", err.Error()))
+		}
+	}
 }
 
 // GetGroup returns one group.
