@@ -1,8 +1,6 @@
 package scim
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +8,7 @@ import (
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
+	"github.com/scim-bridge/scim-bridge/scim/internal/jsonbody"
 	"github.com/scim-bridge/scim-bridge/scim/patch"
 )
 
@@ -48,30 +47,19 @@ func readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-var (
-	errNotJSONObject = errors.New("not a JSON object")
-	errTrailingData  = errors.New("data after the JSON document")
-)
-
-// jsonSpace is the whitespace RFC 8259 §2 allows around a JSON document.
-const jsonSpace = " \t\r\n"
-
-// decodeObject decodes a body that is exactly one JSON object (whitespace around it allowed), keeping numbers
-// exact. A body that starts with a complete JSON document and goes on (`{…}{…}`, `{…} x`) is errTrailingData: a
-// plain json.Decoder would read the first document and silently drop the second.
-func decodeObject(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimLeft(b[dec.InputOffset():], jsonSpace)) > 0 {
-		return nil, errTrailingData
+// bodyObject decodes a request body that must be one JSON object (users and groups alike), its failures as the
+// SCIM errors the IdP gets.
+func bodyObject(b []byte) (map[string]any, error) {
+	v, err := jsonbody.Decode(b)
+	switch {
+	case errors.Is(err, jsonbody.ErrTrailingData):
+		return nil, refuse(problemTrailingData, "")
+	case err != nil:
+		return nil, scimerrors.ScimErrorInvalidSyntax
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, errNotJSONObject
+		return nil, scimerrors.ScimErrorInvalidSyntax
 	}
 	return m, nil
 }
@@ -85,12 +73,9 @@ func userBody(r *http.Request) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := decodeObject(b)
-	switch {
-	case errors.Is(err, errTrailingData):
-		return nil, refuse(problemTrailingData, "")
-	case err != nil:
-		return nil, scimerrors.ScimErrorInvalidSyntax
+	doc, err := bodyObject(b)
+	if err != nil {
+		return nil, err
 	}
 	coerceBooleans(doc)
 	attrs, err := validateUser(doc)

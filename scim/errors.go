@@ -1,15 +1,12 @@
 package scim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -43,7 +40,7 @@ const (
 	problemBulk                              // POST /Bulk
 	problemMe                                // /Me
 	problemBodyUnreadable                    // the connection failed while the body was read
-	problemTrailingData                      // a POST or PUT body goes on after its JSON document
+	problemTrailingData                      // a body goes on after its JSON document
 	problemNotInteger                        // count or startIndex is not an integer; arg names the parameter
 	problemSearchBody                        // a .search body that is not a SearchRequest object
 	problemSearchSchemas                     // a .search body without the SearchRequest schema
@@ -274,39 +271,6 @@ func writeReadiness(w http.ResponseWriter, connections int, degraded []string) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = fmt.Fprintf(w, "not ready: %s\n", strings.Join(degraded, ", "))
 	}
-}
-
-// tokenRouter serves /oauth/token for several connections: the request goes to the connection whose client id it
-// carries (in the form or in HTTP Basic); an unknown client gets RFC 6749 §5.2 invalid_client.
-func tokenRouter(byClient map[string]http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(byClient) == 1 {
-			for _, h := range byClient {
-				h.ServeHTTP(w, r)
-				return
-			}
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, 16<<10+1))
-		if err != nil {
-			body = nil
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		id, _, ok := r.BasicAuth()
-		if !ok {
-			if form, err := url.ParseQuery(string(body)); err == nil {
-				id = form.Get("client_id")
-			}
-		}
-		if h, found := byClient[id]; found && id != "" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("WWW-Authenticate", `Basic realm="scim-bridge"`)
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"unknown client"}`))
-	})
 }
 
 func humanBytes(n int64) string {

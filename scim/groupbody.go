@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -26,27 +25,9 @@ func groupFail(base scimerrors.ScimError, format string, args ...any) error {
 	return e
 }
 
-// decodeJSONObject decodes exactly one JSON object, keeping numbers as json.Number.
-func decodeJSONObject(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil || m == nil {
-		return nil, groupFail(scimerrors.ScimErrorInvalidSyntax, "The request body is not a JSON object.")
-	}
-	if dec.More() {
-		return nil, groupFail(scimerrors.ScimErrorInvalidSyntax, "The request body has data after the JSON object.")
-	}
-	var rest json.RawMessage
-	if err := dec.Decode(&rest); err == nil {
-		return nil, groupFail(scimerrors.ScimErrorInvalidSyntax, "The request body has data after the JSON object.")
-	}
-	return m, nil
-}
-
 // parseGroupBody reads a POST or PUT body.
 func parseGroupBody(body []byte) (provision.GroupInput, error) {
-	m, err := decodeJSONObject(body)
+	m, err := bodyObject(body)
 	if err != nil {
 		return provision.GroupInput{}, err
 	}
@@ -130,7 +111,7 @@ func memberList(v any) ([]string, map[string]string, error) {
 
 // parseGroupPatch reads a PatchOp body into group operations.
 func parseGroupPatch(body []byte) ([]provision.GroupOp, error) {
-	m, err := decodeJSONObject(body)
+	m, err := bodyObject(body)
 	if err != nil {
 		return nil, err
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/scim-bridge/scim-bridge/scim/filter"
 	"github.com/scim-bridge/scim-bridge/scim/provision"
 )
@@ -70,28 +68,10 @@ func renderGroup(g provision.GroupResource, base string, p projection) map[strin
 }
 
 func (c *conn) writeGroup(w http.ResponseWriter, r *http.Request, status int, g provision.GroupResource, p projection) {
-	h := w.Header()
-	etag := g.ETag()
-	h.Set("Etag", etag)
-	if r.Method == http.MethodGet && etagMatches(r.Header.Get("If-None-Match"), etag) {
-		h.Set("Content-Type", "application/scim+json")
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
 	base := c.baseURL(r)
-	if status == http.StatusCreated {
-		h.Set("Location", groupLocation(base, g.ID))
-	}
-	c.writeJSON(w, r, status, renderGroup(g, base, p))
-}
-
-func groupID(r *http.Request) (string, bool) {
-	id := chi.URLParam(r, "id")
-	if r.URL.RawPath == "" {
-		return id, true
-	}
-	id, err := url.PathUnescape(id)
-	return id, err == nil
+	c.writeResource(w, r, status, g.ETag(), groupLocation(base, g.ID), func() (any, error) {
+		return renderGroup(g, base, p), nil
+	})
 }
 
 // listGroups serves GET /Groups: a page of groups, or those a filter selects (Okta and Entra look groups up by
@@ -122,10 +102,7 @@ func (c *conn) listGroups(w http.ResponseWriter, r *http.Request) {
 	for i, g := range found {
 		list[i] = renderGroup(g, base, p)
 	}
-	c.writeJSON(w, r, http.StatusOK, map[string]any{
-		"schemas": []string{schemaList}, "totalResults": total, "startIndex": pg.start,
-		"itemsPerPage": len(list), "Resources": list,
-	})
+	c.writeListResponse(w, r, list, total, pg.start)
 }
 
 // createGroup serves POST /Groups.
@@ -150,7 +127,7 @@ func (c *conn) createGroup(w http.ResponseWriter, r *http.Request) {
 
 // getGroup serves GET /Groups/{id}.
 func (c *conn) getGroup(w http.ResponseWriter, r *http.Request) {
-	id, ok := groupID(r)
+	id, ok := resourceID(r)
 	if !ok {
 		c.fail(w, r, refuse(problemNoEndpoint, ""))
 		return
@@ -167,7 +144,7 @@ func (c *conn) getGroup(w http.ResponseWriter, r *http.Request) {
 // replaceGroup serves PUT /Groups/{id}; Okta's PUT with "members": [] empties the group and the answer keeps
 // "members": [].
 func (c *conn) replaceGroup(w http.ResponseWriter, r *http.Request) {
-	id, ok := groupID(r)
+	id, ok := resourceID(r)
 	if !ok {
 		c.fail(w, r, refuse(problemNoEndpoint, ""))
 		return
@@ -192,7 +169,7 @@ func (c *conn) replaceGroup(w http.ResponseWriter, r *http.Request) {
 
 // patchGroup serves PATCH /Groups/{id}, answering 200 with the group as Okta and Entra expect.
 func (c *conn) patchGroup(w http.ResponseWriter, r *http.Request) {
-	id, ok := groupID(r)
+	id, ok := resourceID(r)
 	if !ok {
 		c.fail(w, r, refuse(problemNoEndpoint, ""))
 		return
@@ -221,7 +198,7 @@ func (c *conn) patchGroup(w http.ResponseWriter, r *http.Request) {
 
 // deleteGroup serves DELETE /Groups/{id}.
 func (c *conn) deleteGroup(w http.ResponseWriter, r *http.Request) {
-	id, ok := groupID(r)
+	id, ok := resourceID(r)
 	if !ok {
 		c.fail(w, r, refuse(problemNoEndpoint, ""))
 		return

@@ -57,18 +57,29 @@ func render(res provision.Resource, base string, p projection) map[string]any {
 // location is a user's absolute URL.
 func location(base, id string) string { return base + "/Users/" + url.PathEscape(id) }
 
-// writeUser answers one user with status (200, or 201 for a create), its ETag and, for a create, its Location. A
-// GET whose If-None-Match names the current version is answered 304 without a body (RFC 7232 §3.2).
+// writeUser answers one user with status (200, or 201 for a create).
 func (c *conn) writeUser(w http.ResponseWriter, r *http.Request, status int, res provision.Resource, p projection) {
-	res, err := c.withGroups(r, res)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	h := w.Header()
-	base := c.baseURL(r)
+	etag := ""
 	if res.Version > 0 {
-		etag := res.ETag()
+		etag = res.ETag()
+	}
+	base := c.baseURL(r)
+	c.writeResource(w, r, status, etag, location(base, res.ID), func() (any, error) {
+		// The user's groups are not part of its version: a 304 need not look them up.
+		res, err := c.withGroups(r, res)
+		if err != nil {
+			return nil, err
+		}
+		return render(res, base, p), nil
+	})
+}
+
+// writeResource answers one resource (a user or a group) with status, its ETag when it has one and, for a
+// create, its Location. A GET whose If-None-Match names the current version is answered 304 without a body
+// (RFC 7232 §3.2), and doc is not called.
+func (c *conn) writeResource(w http.ResponseWriter, r *http.Request, status int, etag, loc string, doc func() (any, error)) {
+	h := w.Header()
+	if etag != "" {
 		h.Set("Etag", etag)
 		if r.Method == http.MethodGet && etagMatches(r.Header.Get("If-None-Match"), etag) {
 			h.Set("Content-Type", "application/scim+json")
@@ -77,12 +88,18 @@ func (c *conn) writeUser(w http.ResponseWriter, r *http.Request, status int, res
 		}
 	}
 	if status == http.StatusCreated {
-		h.Set("Location", location(base, res.ID))
+		h.Set("Location", loc)
 	}
-	c.writeJSON(w, r, status, render(res, base, p))
+	d, err := doc()
+	if err != nil {
+		// writeError drops the Etag and Location set above.
+		c.fail(w, r, err)
+		return
+	}
+	c.writeJSON(w, r, status, d)
 }
 
-// writeList answers a page of users (RFC 7644 §3.4.2): itemsPerPage is the number of resources in this page.
+// writeList answers a page of users.
 func (c *conn) writeList(w http.ResponseWriter, r *http.Request, found []provision.Resource, total, start int, p projection) {
 	base := c.baseURL(r)
 	list := make([]any, len(found))
@@ -94,6 +111,12 @@ func (c *conn) writeList(w http.ResponseWriter, r *http.Request, found []provisi
 		}
 		list[i] = render(f, base, p)
 	}
+	c.writeListResponse(w, r, list, total, start)
+}
+
+// writeListResponse answers a page of rendered resources (RFC 7644 §3.4.2): itemsPerPage is the number of
+// resources in this page.
+func (c *conn) writeListResponse(w http.ResponseWriter, r *http.Request, list []any, total, start int) {
 	c.writeJSON(w, r, http.StatusOK, map[string]any{
 		"schemas": []string{schemaList}, "totalResults": total, "startIndex": start,
 		"itemsPerPage": len(list), "Resources": list,

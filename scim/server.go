@@ -100,8 +100,10 @@ func NewHandler(o Options) (http.Handler, error) {
 		access = o.Logger
 	}
 	r.Use(observe(o.Logger, access, m, func(path string) string {
+		// Every request asks: compare in place rather than lower-case copies.
 		for _, c := range conns {
-			if p := strings.ToLower(path); strings.HasPrefix(p, strings.ToLower(c.cfg.BasePath)+"/") || p == strings.ToLower(c.cfg.BasePath) {
+			b := c.cfg.BasePath
+			if len(path) >= len(b) && strings.EqualFold(path[:len(b)], b) && (len(path) == len(b) || path[len(b)] == '/') {
 				return c.Name
 			}
 		}
@@ -156,15 +158,15 @@ func NewHandler(o Options) (http.Handler, error) {
 	}
 	// RFC 6749 §4.4 token endpoint: each connection has its own at <base path>/oauth/token; /oauth/token sends a
 	// request to the connection whose client id it carries (client ids are unique across connections).
-	byClient := map[string]http.Handler{}
+	auths := make([]*auth.Authenticator, 0, len(conns))
 	for _, c := range conns {
 		if th := c.Auth.TokenHandler(); th != nil {
 			r.Handle(c.cfg.BasePath+"/oauth/token", th)
-			byClient[c.Auth.ClientID()] = th
 		}
+		auths = append(auths, c.Auth)
 	}
-	if len(byClient) > 0 {
-		r.Handle("/oauth/token", tokenRouter(byClient))
+	if th := auth.TokenRouter(auths...); th != nil {
+		r.Handle("/oauth/token", th)
 	}
 
 	bases := make([]string, 0, len(conns))

@@ -263,6 +263,17 @@ func statusRows() []statusRow {
 			check: stNoVendorAccount,
 		},
 		{
+			// A closing bracket or brace after the object is what json.Decoder.More reports as "no more".
+			name:   "400 invalidSyntax: a POST /Groups body with a stray bracket after it",
+			req:    stRequest{method: "POST", path: "/Groups", body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Stray"}]`},
+			status: 400, scimType: "invalidSyntax",
+		},
+		{
+			name:   "400 invalidSyntax: a PATCH /Groups body with a stray brace after it",
+			req:    stRequest{method: "PATCH", path: "/Groups/0b1c2d3e-0000-4000-8000-000000000000", body: stPatch(`{"op":"replace","path":"displayName","value":"x"}`) + `}`},
+			status: 400, scimType: "invalidSyntax",
+		},
+		{
 			name:   "400 invalidSyntax: a .search body without the SearchRequest schema",
 			req:    stRequest{method: "POST", path: "/Users/.search", body: `{"filter":"userName eq \"x\""}`},
 			status: 400, scimType: "invalidSyntax",

@@ -13,8 +13,8 @@ import (
 // (body.go), makes one call to provision.Service, and answers through respond.go or, on failure, errors.go.
 // Protocol only: what happens to the person is provision's.
 
-// userID is the {id} of the route, path-unescaped once (an id may hold "/" as %2F).
-func userID(r *http.Request) (string, bool) {
+// resourceID is the {id} of a /Users or /Groups route, path-unescaped once (an id may hold "/" as %2F).
+func resourceID(r *http.Request) (string, bool) {
 	id := chi.URLParam(r, "id")
 	if r.URL.RawPath == "" {
 		// chi matched the decoded path: the parameter is decoded already.
@@ -41,7 +41,7 @@ func (c *conn) createUser(w http.ResponseWriter, r *http.Request) {
 
 // getUser serves GET /Users/{id}.
 func (c *conn) getUser(w http.ResponseWriter, r *http.Request) {
-	id, ok := userID(r)
+	id, ok := resourceID(r)
 	if !ok {
 		c.fail(w, r, refuse(problemNoEndpoint, ""))
 		return
@@ -56,7 +56,7 @@ func (c *conn) getUser(w http.ResponseWriter, r *http.Request) {
 
 // replaceUser serves PUT /Users/{id}; Okta's custom apps send every update, deactivation included, this way.
 func (c *conn) replaceUser(w http.ResponseWriter, r *http.Request) {
-	id, ok := userID(r)
+	id, ok := resourceID(r)
 	if !ok {
 		c.fail(w, r, refuse(problemNoEndpoint, ""))
 		return
@@ -77,7 +77,7 @@ func (c *conn) replaceUser(w http.ResponseWriter, r *http.Request) {
 // patchUser serves PATCH /Users/{id}. The answer is always the full resource with 200, never 204: Entra's
 // validator and Okta expect it.
 func (c *conn) patchUser(w http.ResponseWriter, r *http.Request) {
-	id, ok := userID(r)
+	id, ok := resourceID(r)
 	if !ok {
 		c.fail(w, r, refuse(problemNoEndpoint, ""))
 		return
@@ -103,7 +103,7 @@ func (c *conn) patchUser(w http.ResponseWriter, r *http.Request) {
 
 // deleteUser serves DELETE /Users/{id}.
 func (c *conn) deleteUser(w http.ResponseWriter, r *http.Request) {
-	id, ok := userID(r)
+	id, ok := resourceID(r)
 	if !ok {
 		c.fail(w, r, refuse(problemNoEndpoint, ""))
 		return

@@ -3,6 +3,7 @@ package doctor_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scim-bridge/scim-bridge/adapters"
 	"github.com/scim-bridge/scim-bridge/adapters/doctor"
 	"github.com/scim-bridge/scim-bridge/adapters/upstream"
 )
@@ -244,6 +246,70 @@ func TestHelpers(t *testing.T) {
 	} {
 		if got := doctor.ErrorMessage([]byte(body)); got != want {
 			t.Errorf("ErrorMessage(%s) = %q, want %q", body, got, want)
+		}
+	}
+	for body, want := range map[string]string{
+		`{"users":[{"id":1,"email":"a"},{"id":2,"name":"b"}]}`: "email, id, name",
+		`{"users":[]}`:  "no keys",
+		`{"people":[]}`: "no keys",
+		`not json`:      "no keys",
+	} {
+		if got := doctor.ItemKeys([]byte(body), "users"); got != want {
+			t.Errorf("ItemKeys(%s) = %q, want %q", body, got, want)
+		}
+	}
+}
+
+// TestCreateFailedAbortsOnlyWhatCouldNotRun: a refusal of the body is the vendor's verdict on it and is left to the
+// caller; everything else says the doctor could not run, and a lost answer may have made the person.
+func TestCreateFailedAbortsOnlyWhatCouldNotRun(t *testing.T) {
+	cases := []struct {
+		err           error
+		lost, aborted bool
+		mention       string
+		status        int
+	}{
+		{err: errors.New("dial tcp: refused"), aborted: true, mention: "could not create the test person"},
+		{err: &adapters.Error{Kind: adapters.KindUnavailable, Ambiguous: true}, status: 502, lost: true, aborted: true, mention: "was lost"},
+		{err: &adapters.Error{Kind: adapters.KindSeatLimit}, status: 403, aborted: true, mention: "the tenant has no free seat"},
+		{err: &adapters.Error{Kind: adapters.KindConflict}, status: 422, aborted: true, mention: "taken while the doctor ran"},
+		{err: &adapters.Error{Kind: adapters.KindRateLimited}, status: 429, aborted: true, mention: "Vendor did not take the create"},
+		{err: &adapters.Error{Kind: adapters.KindRejected}, status: 400},
+	}
+	for _, tc := range cases {
+		s := doctor.NewSession(list, doctor.Options{}, nil)
+		lost, aborted := s.CreateFailed(doctor.Exchange{Status: tc.status}, tc.err, "Vendor", "the tenant")
+		rep := s.Report("x", "")
+		if lost != tc.lost || aborted != tc.aborted || aborted != s.Aborted() || !strings.Contains(rep.Aborted, tc.mention) {
+			t.Errorf("%v: lost %v aborted %v (%q), want %v %v mentioning %q", tc.err, lost, aborted, rep.Aborted, tc.lost, tc.aborted, tc.mention)
+		}
+	}
+}
+
+func TestDuplicateReadsTheRefusalAsTheAdapterDoes(t *testing.T) {
+	cases := []struct {
+		status int
+		err    error
+		kind   adapters.Kind
+		want   doctor.Verdict
+		lost   bool
+	}{
+		{status: 422, err: &adapters.Error{Kind: adapters.KindConflict}, kind: adapters.KindConflict, want: doctor.Holds},
+		{status: 409, err: &adapters.Error{Kind: adapters.KindConflict}, kind: adapters.KindConflict, want: doctor.Differs},
+		{status: 400, err: &adapters.Error{Kind: adapters.KindRejected}, kind: adapters.KindRejected, want: doctor.Fails},
+		{status: 429, err: &adapters.Error{Kind: adapters.KindRateLimited}, kind: adapters.KindRateLimited, want: doctor.Skipped},
+		{status: 502, err: &adapters.Error{Kind: adapters.KindUnavailable, Ambiguous: true}, kind: adapters.KindUnavailable, want: doctor.Skipped, lost: true},
+		{err: errors.New("no answer"), want: doctor.Skipped},
+	}
+	for _, tc := range cases {
+		s := doctor.NewSession(list, doctor.Options{}, nil)
+		lost := s.Duplicate("write.one", doctor.Exchange{Status: tc.status}, tc.err, tc.kind, "docs/x.md", "fail advice")
+		res, _ := s.Report("x", "").Result("write.one")
+		if res.Verdict != tc.want || lost != tc.lost {
+			t.Errorf("HTTP %d %v: %s (%s), lost %v; want %s, lost %v", tc.status, tc.err, res.Verdict, res.Observed, lost, tc.want, tc.lost)
+		}
+		if tc.want == doctor.Differs && !strings.Contains(res.Advice, "docs/x.md") || tc.want == doctor.Fails && res.Advice != "fail advice" {
+			t.Errorf("HTTP %d: advice %q", tc.status, res.Advice)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -203,6 +204,86 @@ func (s *Session) Call(ctx context.Context, do func(ctx context.Context) error) 
 	}
 }
 
+// Send makes one request through the adapter's own client, so that base URL, credentials, timeouts and error
+// classification are exactly serve's; the raw answer comes back in the exchange.
+func (s *Session) Send(ctx context.Context, c *upstream.Client, method, path string, q url.Values, body any) (Exchange, error) {
+	return s.Call(ctx, func(ctx context.Context) error {
+		return c.Do(ctx, upstream.Request{Op: "doctor", Method: method, Path: path, Query: q, Body: body}, nil)
+	})
+}
+
+// FindByEmail runs the adapter's own lookup as one Call; the exchange is the last answer of the walk it may make.
+func (s *Session) FindByEmail(ctx context.Context, a adapters.Adapter, email string) (adapters.User, Exchange, error) {
+	var u adapters.User
+	ex, err := s.Call(ctx, func(ctx context.Context) error {
+		var err error
+		u, err = a.FindByEmail(ctx, email)
+		return err
+	})
+	return u, ex, err
+}
+
+// TestUserUnused aborts the run, returning false, unless the adapter's lookup proves that nobody holds the test
+// e-mail: the doctor only ever changes a person it created itself.
+func (s *Session) TestUserUnused(ctx context.Context, a adapters.Adapter, vendor string) bool {
+	email := s.opts.TestUser
+	found, ex, err := s.FindByEmail(ctx, a, email)
+	switch {
+	case err == nil:
+		s.Abort(fmt.Sprintf("refusing --write-test-user: %s already exists in %s (id %s); the doctor only changes a person it creates itself, so choose an address nobody uses", email, vendor, found.ID))
+		return false
+	case !errors.Is(err, adapters.ErrNotFound):
+		s.Abort("could not check that the test e-mail is unused: " + Describe(ex, err))
+		return false
+	}
+	return true
+}
+
+// CreateFailed sorts a failed create of the test person: a create that could not run (lost, no seat, e-mail taken
+// meanwhile, throttled, key refused) aborts the run, naming vendor, or account for the holder of seats. It reports
+// whether the person may exist although the answer was lost, and whether it aborted; when it did not, the refusal
+// is the vendor's answer to the body and the caller judges it.
+func (s *Session) CreateFailed(ex Exchange, err error, vendor, account string) (lost, aborted bool) {
+	e, _ := errors.AsType[*adapters.Error](err)
+	switch {
+	case e == nil:
+		s.Abort("could not create the test person: " + Describe(ex, err))
+	case e.Ambiguous:
+		s.Abort("the answer to creating the test person was lost (" + Describe(ex, err) + ")")
+		return true, true
+	case e.Kind == adapters.KindSeatLimit:
+		s.Abort(account + " has no free seat for the test person (" + Describe(ex, err) + "): free one and run the doctor again")
+	case e.Kind == adapters.KindConflict:
+		s.Abort("the test e-mail was taken while the doctor ran (" + Describe(ex, err) + ")")
+	case e.Kind.Retryable() || e.Kind == adapters.KindUnauthorized:
+		s.Abort(vendor + " did not take the create: " + Describe(ex, err))
+	default:
+		return false, false
+	}
+	return false, true
+}
+
+// Duplicate judges assumption id from a create of the test person's e-mail a second time that failed (err), kind
+// being how the adapter classifies the answer: a 422 read as a conflict holds, another status read as one differs
+// (docs is the vendor's page to correct), anything else fails with failAdvice. An answer that proves nothing
+// (none, throttled, 5xx, key refused) skips it. It reports whether the create may have been applied unseen.
+func (s *Session) Duplicate(id string, ex Exchange, err error, kind adapters.Kind, docs, failAdvice string) (lost bool) {
+	e, _ := errors.AsType[*adapters.Error](err)
+	switch {
+	case ex.Status == 0 || e == nil || e.Ambiguous || kind.Retryable() || kind == adapters.KindUnauthorized:
+		s.Skip(id, "not observed: "+Describe(ex, err))
+		return e != nil && e.Ambiguous
+	case kind == adapters.KindConflict && ex.Status == http.StatusUnprocessableEntity:
+		s.Holds(id, Describe(ex, err))
+	case kind == adapters.KindConflict:
+		s.Differs(id, Describe(ex, err), "The bridge copes: it reads this as a duplicate too, so the IdP gets 409 and the person is linked. "+
+			"Report the status so "+docs+" and the emulator match.")
+	default:
+		s.Fails(id, Describe(ex, err), failAdvice)
+	}
+	return false
+}
+
 func (s *Session) interrupt() {
 	s.interrupted = true
 	s.Abort("interrupted before the checks finished")
@@ -364,6 +445,25 @@ func Keys(raw []byte) string {
 		return ""
 	}
 	return strings.Join(sortedKeys(m), ", ")
+}
+
+// ItemKeys lists in order every key of the items of the list under listKey in a JSON object, "no keys" when
+// there are none.
+func ItemKeys(body []byte, listKey string) string {
+	var top map[string]json.RawMessage
+	var items []map[string]json.RawMessage
+	_ = json.Unmarshal(body, &top)
+	_ = json.Unmarshal(top[listKey], &items)
+	keys := map[string]bool{}
+	for _, it := range items {
+		for k := range it {
+			keys[k] = true
+		}
+	}
+	if len(keys) == 0 {
+		return "no keys"
+	}
+	return strings.Join(sortedKeys(keys), ", ")
 }
 
 // Shape describes an answer body for the observed column: "empty body", "not JSON", or its top-level keys.

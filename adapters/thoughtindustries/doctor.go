@@ -3,7 +3,6 @@ package thoughtindustries
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/adapters"
 	"github.com/scim-bridge/scim-bridge/adapters/doctor"
-	"github.com/scim-bridge/scim-bridge/adapters/upstream"
 )
 
 // The test person's values: recognisable in the admin portal as the doctor's, and harmless (no role, no ssoId and
@@ -98,9 +96,7 @@ func (c *checkup) run(ctx context.Context) {
 // call sends one request through the adapter's own client, so that base URL, credentials, timeouts and error
 // classification are exactly serve's; the raw answer comes back in the exchange.
 func (c *checkup) call(ctx context.Context, method, path string, q url.Values, body any) (doctor.Exchange, error) {
-	return c.s.Call(ctx, func(ctx context.Context) error {
-		return c.a.c.Do(ctx, upstream.Request{Op: "doctor", Method: method, Path: path, Query: q, Body: body}, nil)
-	})
+	return c.s.Send(ctx, c.a.c, method, path, q, body)
 }
 
 // list asks for one page; perPage 0 sends no per_page.
@@ -178,16 +174,6 @@ func (c *checkup) firstPage(ctx context.Context) bool {
 		}
 		return true
 	}
-	var top map[string]json.RawMessage
-	var items []map[string]json.RawMessage
-	_ = json.Unmarshal(ex.Body, &top)
-	_ = json.Unmarshal(top[envelopeUsers], &items)
-	keys := map[string]bool{}
-	for _, it := range items {
-		for k := range it {
-			keys[k] = true
-		}
-	}
 	incomplete := 0
 	for _, u := range users {
 		if u.ID == "" || strings.TrimSpace(u.Email) == "" {
@@ -202,7 +188,7 @@ func (c *checkup) firstPage(ctx context.Context) bool {
 	if total != nil {
 		c.total = *total
 	}
-	obs := fmt.Sprintf("%q: %d items with %s; %q %s", envelopeUsers, len(users), keyNames(keys), keyTotal, doctor.Number(total))
+	obs := fmt.Sprintf("%q: %d items with %s; %q %s", envelopeUsers, len(users), doctor.ItemKeys(ex.Body, envelopeUsers), keyTotal, doctor.Number(total))
 	switch {
 	case incomplete > 0:
 		c.s.Fails(idListEnvelope, obs+fmt.Sprintf("; %d items lack %s or %s", incomplete, fieldID, fieldEmail),
@@ -409,18 +395,7 @@ type testPerson struct {
 // walk takes a test person through what an IdP will do: create, read back, update (merged, cleared, replaced),
 // deactivate, reactivate, a duplicate create, and a permanent DELETE.
 func (c *checkup) walk(ctx context.Context, email string) {
-	var found adapters.User
-	ex, err := c.s.Call(ctx, func(ctx context.Context) error {
-		var err error
-		found, err = c.a.FindByEmail(ctx, email)
-		return err
-	})
-	switch {
-	case err == nil:
-		c.s.Abort(fmt.Sprintf("refusing --write-test-user: %s already exists in Thought Industries (id %s); the doctor only changes a person it creates itself, so choose an address nobody uses", email, found.ID))
-		return
-	case !errors.Is(err, adapters.ErrNotFound):
-		c.s.Abort("could not check that the test e-mail is unused: " + doctor.Describe(ex, err))
+	if !c.s.TestUserUnused(ctx, c.a, "Thought Industries") {
 		return
 	}
 	p := &testPerson{email: email}
@@ -434,9 +409,13 @@ func (c *checkup) walk(ctx context.Context, email string) {
 	if len(custom) > 0 {
 		body[fieldCustomFields] = custom
 	}
-	ex, err = c.call(ctx, http.MethodPost, pathUsers, nil, body)
+	ex, err := c.call(ctx, http.MethodPost, pathUsers, nil, body)
 	if err != nil {
-		c.createFailed(ex, err, p)
+		var aborted bool
+		if p.lost, aborted = c.s.CreateFailed(ex, err, "Thought Industries", "the tenant"); !aborted {
+			c.s.Fails(idCreateEcho, doctor.Describe(ex, err), "Thought Industries refused the body the bridge creates people with: every create from the IdP would fail "+
+				"the same way. Report the answer.")
+		}
 		return
 	}
 	var answer map[string]json.RawMessage
@@ -472,27 +451,6 @@ func (c *checkup) walk(ctx context.Context, email string) {
 	c.activeCheck(ctx, id, true, idReactivate)
 	c.duplicateCheck(ctx, p, body)
 	c.deleteCheck(ctx, id)
-}
-
-// createFailed sorts a failed create into "could not run" (throttled, lost, no seat) and "the assumption fails".
-func (c *checkup) createFailed(ex doctor.Exchange, err error, p *testPerson) {
-	e, _ := errors.AsType[*adapters.Error](err)
-	switch {
-	case e == nil:
-		c.s.Abort("could not create the test person: " + doctor.Describe(ex, err))
-	case e.Ambiguous:
-		p.lost = true
-		c.s.Abort("the answer to creating the test person was lost (" + doctor.Describe(ex, err) + ")")
-	case e.Kind == adapters.KindSeatLimit:
-		c.s.Abort("the tenant has no free seat for the test person (" + doctor.Describe(ex, err) + "): free one and run the doctor again")
-	case e.Kind == adapters.KindConflict:
-		c.s.Abort("the test e-mail was taken while the doctor ran (" + doctor.Describe(ex, err) + ")")
-	case e.Kind.Retryable() || e.Kind == adapters.KindUnauthorized:
-		c.s.Abort("Thought Industries did not take the create: " + doctor.Describe(ex, err))
-	default:
-		c.s.Fails(idCreateEcho, doctor.Describe(ex, err), "Thought Industries refused the body the bridge creates people with: every create from the IdP would fail "+
-			"the same way. Report the answer.")
-	}
 }
 
 func (c *checkup) createChecks(t tiUser) {
@@ -658,20 +616,9 @@ func (c *checkup) duplicateCheck(ctx context.Context, p *testPerson, body map[st
 			"Thought Industries accepted the same e-mail twice: a create the IdP repeats could make two accounts for one person. Report it.")
 		return
 	}
-	e, _ := errors.AsType[*adapters.Error](err)
-	kind := classify(ex.Status, ex.Body)
-	switch {
-	case ex.Status == 0 || e == nil || e.Ambiguous || kind.Retryable() || kind == adapters.KindUnauthorized:
-		c.s.Skip(idDuplicate, "not observed: "+doctor.Describe(ex, err))
-	case kind == adapters.KindConflict && ex.Status == http.StatusUnprocessableEntity:
-		c.s.Holds(idDuplicate, doctor.Describe(ex, err))
-	case kind == adapters.KindConflict:
-		c.s.Differs(idDuplicate, doctor.Describe(ex, err), "The bridge copes: it reads this as a duplicate too, so the IdP gets 409 and the person is linked. "+
-			"Report the status so docs/thoughtindustries.md and the emulator match.")
-	default:
-		c.s.Fails(idDuplicate, doctor.Describe(ex, err), "The bridge would not see a duplicate: the IdP would get 400 instead of 409 and could not link a person "+
-			"who already exists. Report the answer; the words the bridge looks for are duplicateEmailPhrases in adapters/thoughtindustries/wire.go.")
-	}
+	// A lost answer is not looked for here: cleanup's lookup by e-mail would only find the first account again.
+	c.s.Duplicate(idDuplicate, ex, err, classify(ex.Status, ex.Body), "docs/thoughtindustries.md", "The bridge would not see a duplicate: the IdP would get 400 "+
+		"instead of 409 and could not link a person who already exists. Report the answer; the words the bridge looks for are duplicateEmailPhrases in adapters/thoughtindustries/wire.go.")
 }
 
 // deleteCheck sends the permanent DELETE the bridge sends in delete mode, and looks at what is left.
@@ -749,12 +696,7 @@ func (c *checkup) cleanup(ctx context.Context, p *testPerson) {
 
 // findTestPerson looks the test e-mail up, which is safe because the walk proved nobody had it before.
 func (c *checkup) findTestPerson(ctx context.Context, p *testPerson) bool {
-	var u adapters.User
-	_, err := c.s.Call(ctx, func(ctx context.Context) error {
-		var err error
-		u, err = c.a.FindByEmail(ctx, p.email)
-		return err
-	})
+	u, _, err := c.s.FindByEmail(ctx, c.a, p.email)
 	if err != nil || u.ID == "" {
 		return false
 	}
@@ -814,16 +756,4 @@ func orNone(list []string) string {
 		return "none"
 	}
 	return strings.Join(list, ", ")
-}
-
-func keyNames(keys map[string]bool) string {
-	if len(keys) == 0 {
-		return "no keys"
-	}
-	out := make([]string, 0, len(keys))
-	for k := range keys {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return strings.Join(out, ", ")
 }

@@ -1,23 +1,19 @@
 package thoughtindustries_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"regexp"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
 	"github.com/scim-bridge/scim-bridge/adapters/doctor"
+	"github.com/scim-bridge/scim-bridge/adapters/doctor/doctortest"
 	"github.com/scim-bridge/scim-bridge/adapters/thoughtindustries"
 	"github.com/scim-bridge/scim-bridge/adapters/thoughtindustries/titest"
 	"github.com/scim-bridge/scim-bridge/adapters/upstreamtest"
@@ -28,25 +24,12 @@ const doctorPerson = "doctor-test@example.com"
 // doctorFields are the custom fields the doctor runs configure; the emulator defines both unless a case says not.
 const doctorFields = "department=dept,costCenter=cost_center"
 
-// doctorWaits records the pauses a doctor asks for instead of sleeping through them.
-type doctorWaits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *doctorWaits) wait(_ context.Context, d time.Duration) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.d = append(w.d, d)
-	return nil
-}
-
 // doctorRig is a tenant with seeded people, served on 127.0.0.1.
 type doctorRig struct {
 	em    *titest.Emulator
 	srv   *httptest.Server
 	seeds []string
-	waits *doctorWaits
+	waits *doctortest.Waits
 	env   settings
 }
 
@@ -60,7 +43,7 @@ func newDoctorRig(t *testing.T, seed int) *doctorRig {
 	}
 	srv := httptest.NewServer(em)
 	t.Cleanup(srv.Close)
-	r := &doctorRig{em: em, srv: srv, seeds: em.Seed(users...), waits: &doctorWaits{}}
+	r := &doctorRig{em: em, srv: srv, seeds: em.Seed(users...), waits: &doctortest.Waits{}}
 	r.env = settings{
 		thoughtindustries.EnvUpstreamURL:   em.BaseURL(srv.URL),
 		thoughtindustries.EnvUpstreamToken: apiKey,
@@ -74,7 +57,7 @@ func (r *doctorRig) run(t *testing.T, testUser string, change settings) doctor.R
 	env := maps.Clone(r.env)
 	maps.Copy(env, change)
 	rep, err := thoughtindustries.Doctor(t.Context(), func(k string) string { return env[k] }, adapters.Deps{},
-		doctor.Options{TestUser: testUser, Wait: r.waits.wait})
+		doctor.Options{TestUser: testUser, Wait: r.waits.Wait})
 	if err != nil {
 		t.Fatalf("doctor: %v", err)
 	}
@@ -113,17 +96,7 @@ func (r *doctorRig) seedsUntouched(t *testing.T, before map[string]map[string]an
 			t.Errorf("seeded person %s changed:\n%v\nwas\n%v", id, raw, before[id])
 		}
 	}
-	for _, c := range r.em.Log() {
-		if c.Method == http.MethodGet {
-			continue
-		}
-		if slices.ContainsFunc(r.seeds, func(id string) bool { return strings.HasSuffix(c.Path, "/users/"+id) }) {
-			t.Errorf("%s %s touches a person the doctor did not create", c.Method, c.Path)
-		}
-		if c.Method == http.MethodPost && !strings.Contains(string(c.Body), doctorPerson) {
-			t.Errorf("POST %s creates someone else: %s", c.Path, c.Body)
-		}
-	}
+	doctortest.WritesOnlyTestPerson(t, r.em.Log(), r.seeds, doctorPerson)
 }
 
 func (r *doctorRig) snapshot() map[string]map[string]any {
@@ -203,42 +176,9 @@ func TestDoctorAgainstTheEmulatorAndItsVariants(t *testing.T) {
 			before := r.snapshot()
 			rep := r.run(t, doctorPerson, tc.change)
 
-			if rep.Aborted != "" {
-				t.Fatalf("aborted: %s", rep.Aborted)
-			}
-			if len(rep.Results) != len(thoughtindustries.Assumptions()) {
-				t.Errorf("%d results for %d assumptions", len(rep.Results), len(thoughtindustries.Assumptions()))
-			}
-			for _, res := range rep.Results {
-				want, listed := tc.want[res.ID]
-				if !listed {
-					want = doctor.Holds
-				}
-				if res.Verdict != want {
-					t.Errorf("%s: %s (%s; advice %q), want %s", res.ID, res.Verdict, res.Observed, res.Advice, want)
-				}
-				if res.Verdict != doctor.Holds && res.Verdict != doctor.Skipped && res.Advice == "" {
-					t.Errorf("%s %s without advice", res.ID, res.Verdict)
-				}
-				if w := tc.advice[res.ID]; !strings.Contains(res.Advice, w) {
-					t.Errorf("%s advice %q lacks %q", res.ID, res.Advice, w)
-				}
-			}
-			wantExit := doctor.ExitHolds
-			for _, v := range tc.want {
-				if v == doctor.Differs || v == doctor.Fails {
-					wantExit = doctor.ExitDiffers
-				}
-			}
-			if got := rep.ExitCode(); got != wantExit {
-				t.Errorf("exit code %d, want %d", got, wantExit)
-			}
+			doctortest.Expect(t, rep, thoughtindustries.Assumptions(), tc.want, tc.advice, tc.left)
 			if got := r.testPersonState(t); got != tc.left {
 				t.Errorf("the test person is left %q, want %q", got, tc.left)
-			}
-			notes := strings.Join(rep.Notes, " ")
-			if tc.left == "deactivated" && !strings.Contains(notes, "left deactivated") || tc.left == "gone" && !strings.Contains(notes, "Nothing is left") {
-				t.Errorf("the notes do not say what is left: %q", notes)
 			}
 			r.seedsUntouched(t, before)
 		})
@@ -326,26 +266,7 @@ func TestDoctorRefusesInvalidSettings(t *testing.T) {
 // TestTheDocsNameEveryAssumption keeps docs/thoughtindustries.md's "Before go-live" section and the list in
 // assumptions.go the same list.
 func TestTheDocsNameEveryAssumption(t *testing.T) {
-	b, err := os.ReadFile("../../docs/thoughtindustries.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(b), "## Before go-live")
-	if !ok {
-		t.Fatal("docs/thoughtindustries.md has no \"Before go-live\" section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	var documented []string
-	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(section, -1) {
-		documented = append(documented, m[1])
-	}
-	var listed []string
-	for _, a := range thoughtindustries.Assumptions() {
-		listed = append(listed, a.ID)
-	}
-	if !slices.Equal(documented, listed) {
-		t.Errorf("docs/thoughtindustries.md Before go-live lists\n%v\nthe doctor checks\n%v", documented, listed)
-	}
+	doctortest.DocsNameEveryAssumption(t, "../../docs/thoughtindustries.md", thoughtindustries.Assumptions())
 	if thoughtindustries.AssumedDefaultPerPage != titest.DefaultPerPage {
 		t.Errorf("the doctor assumes %d a page by default, the emulator serves %d", thoughtindustries.AssumedDefaultPerPage, titest.DefaultPerPage)
 	}

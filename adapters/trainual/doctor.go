@@ -3,7 +3,6 @@ package trainual
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/scim-bridge/scim-bridge/adapters"
 	"github.com/scim-bridge/scim-bridge/adapters/doctor"
-	"github.com/scim-bridge/scim-bridge/adapters/upstream"
 )
 
 // The test person's values: recognisable in Trainual's UI as the doctor's, and harmless (no role is ever sent, so
@@ -95,9 +93,7 @@ func (c *checkup) run(ctx context.Context) {
 // call sends one request through the adapter's own client, so that base URL, credentials, timeouts and error
 // classification are exactly serve's; the raw answer comes back in the exchange.
 func (c *checkup) call(ctx context.Context, method, path string, q url.Values, body any) (doctor.Exchange, error) {
-	return c.s.Call(ctx, func(ctx context.Context) error {
-		return c.a.c.Do(ctx, upstream.Request{Op: "doctor", Method: method, Path: path, Query: q, Body: body}, nil)
-	})
+	return c.s.Send(ctx, c.a.c, method, path, q, body)
 }
 
 func (c *checkup) list(ctx context.Context, page int, email string) (doctor.Exchange, listEnvelope, error) {
@@ -158,16 +154,6 @@ func (c *checkup) envelope(body []byte) {
 		return
 	}
 	users := *env.Users
-	var top map[string]json.RawMessage
-	var items []map[string]json.RawMessage
-	_ = json.Unmarshal(body, &top)
-	_ = json.Unmarshal(top[keyUsers], &items)
-	itemKeys := map[string]bool{}
-	for _, it := range items {
-		for k := range it {
-			itemKeys[k] = true
-		}
-	}
 	incomplete := 0
 	for _, u := range users {
 		if u.ID <= 0 || strings.TrimSpace(u.Email.v) == "" {
@@ -179,7 +165,7 @@ func (c *checkup) envelope(body []byte) {
 			c.known = &u
 		}
 	}
-	obs := fmt.Sprintf("%q: %d items with %s; %s.%s %s, %s.%s %s", keyUsers, len(users), keyList(itemKeys),
+	obs := fmt.Sprintf("%q: %d items with %s; %s.%s %s, %s.%s %s", keyUsers, len(users), doctor.ItemKeys(body, keyUsers),
 		keyMeta, keyPage, doctor.Number(env.Meta.Page), keyMeta, keyTotal, doctor.Number(env.Meta.Total))
 	if env.Meta.Total != nil {
 		c.total = *env.Meta.Total
@@ -373,27 +359,20 @@ type testPerson struct {
 // walk takes a test person through what an IdP will do: create, read back, update, duplicate create, deactivate,
 // reactivate, and finally deactivate again (Trainual offers no removal the bridge knows of).
 func (c *checkup) walk(ctx context.Context, email string) {
-	var found adapters.User
-	ex, err := c.s.Call(ctx, func(ctx context.Context) error {
-		var err error
-		found, err = c.a.FindByEmail(ctx, email)
-		return err
-	})
-	switch {
-	case err == nil:
-		c.s.Abort(fmt.Sprintf("refusing --write-test-user: %s already exists in Trainual (id %s); the doctor only changes a person it creates itself, so choose an address nobody uses", email, found.ID))
-		return
-	case !errors.Is(err, adapters.ErrNotFound):
-		c.s.Abort("could not check that the test e-mail is unused: " + doctor.Describe(ex, err))
+	if !c.s.TestUserUnused(ctx, c.a, "Trainual") {
 		return
 	}
 	p := &testPerson{email: email}
 	defer c.cleanup(ctx, p)
 
 	body := createBody{Email: email, FirstName: testFirstName, LastName: testLastName, Title: testTitle, Department: testDepartment}
-	ex, err = c.call(ctx, http.MethodPost, pathUsers, nil, body)
+	ex, err := c.call(ctx, http.MethodPost, pathUsers, nil, body)
 	if err != nil {
-		c.createFailed(ex, err, p)
+		var aborted bool
+		if p.lost, aborted = c.s.CreateFailed(ex, err, "Trainual", "Trainual"); !aborted {
+			c.s.Fails(idCreateEcho, doctor.Describe(ex, err), fmt.Sprintf("Trainual refused the body the bridge creates people with (%s, %s, %s, %s, %s): "+
+				"every create from the IdP would fail the same way. Report the answer.", fieldEmail, fieldFirstName, fieldLastName, fieldTitle, fieldDepartment))
+		}
 		return
 	}
 	var env userEnvelope
@@ -430,27 +409,6 @@ func (c *checkup) walk(ctx context.Context, email string) {
 	c.duplicateCheck(ctx, p, body)
 	if c.deactivateCheck(ctx, p, id) {
 		c.reactivateCheck(ctx, id)
-	}
-}
-
-// createFailed sorts a failed create into "could not run" (throttled, lost, no seat) and "the assumption fails".
-func (c *checkup) createFailed(ex doctor.Exchange, err error, p *testPerson) {
-	e, _ := errors.AsType[*adapters.Error](err)
-	switch {
-	case e == nil:
-		c.s.Abort("could not create the test person: " + doctor.Describe(ex, err))
-	case e.Ambiguous:
-		p.lost = true
-		c.s.Abort("the answer to creating the test person was lost (" + doctor.Describe(ex, err) + ")")
-	case e.Kind == adapters.KindSeatLimit:
-		c.s.Abort("Trainual has no free seat for the test person (" + doctor.Describe(ex, err) + "): free one and run the doctor again")
-	case e.Kind == adapters.KindConflict:
-		c.s.Abort("the test e-mail was taken while the doctor ran (" + doctor.Describe(ex, err) + ")")
-	case e.Kind.Retryable() || e.Kind == adapters.KindUnauthorized:
-		c.s.Abort("Trainual did not take the create: " + doctor.Describe(ex, err))
-	default:
-		c.s.Fails(idCreateEcho, doctor.Describe(ex, err), fmt.Sprintf("Trainual refused the body the bridge creates people with (%s, %s, %s, %s, %s): "+
-			"every create from the IdP would fail the same way. Report the answer.", fieldEmail, fieldFirstName, fieldLastName, fieldTitle, fieldDepartment))
 	}
 }
 
@@ -544,20 +502,9 @@ func (c *checkup) duplicateCheck(ctx context.Context, p *testPerson, body create
 			"Trainual accepted the same e-mail twice: a create the IdP repeats could make two accounts for one person. Report it.")
 		return
 	}
-	e, _ := errors.AsType[*adapters.Error](err)
-	kind := classify(ex.Status, ex.Body)
-	switch {
-	case ex.Status == 0 || e == nil || e.Ambiguous || kind.Retryable() || kind == adapters.KindUnauthorized:
-		p.lost = p.lost || (e != nil && e.Ambiguous)
-		c.s.Skip(idDuplicate, "not observed: "+doctor.Describe(ex, err))
-	case kind == adapters.KindConflict && ex.Status == http.StatusUnprocessableEntity:
-		c.s.Holds(idDuplicate, doctor.Describe(ex, err))
-	case kind == adapters.KindConflict:
-		c.s.Differs(idDuplicate, doctor.Describe(ex, err), "The bridge copes: it reads this as a duplicate too, so the IdP gets 409 and the person is linked. "+
-			"Report the status so docs/trainual.md and the emulator match.")
-	default:
-		c.s.Fails(idDuplicate, doctor.Describe(ex, err), "The bridge would not see a duplicate: the IdP would get 400 instead of 409 and could not link "+
-			"a person who already exists in Trainual. Report the answer; the wording the bridge looks for is takenPhrases in adapters/trainual/wire.go.")
+	if c.s.Duplicate(idDuplicate, ex, err, classify(ex.Status, ex.Body), "docs/trainual.md", "The bridge would not see a duplicate: the IdP would get 400 instead of 409 "+
+		"and could not link a person who already exists in Trainual. Report the answer; the wording the bridge looks for is takenPhrases in adapters/trainual/wire.go.") {
+		p.lost = true
 	}
 }
 
@@ -657,12 +604,7 @@ func (c *checkup) cleanup(ctx context.Context, p *testPerson) {
 
 // findTestPerson looks the test e-mail up, which is safe because the walk proved nobody had it before.
 func (c *checkup) findTestPerson(ctx context.Context, p *testPerson) bool {
-	var u adapters.User
-	_, err := c.s.Call(ctx, func(ctx context.Context) error {
-		var err error
-		u, err = c.a.FindByEmail(ctx, p.email)
-		return err
-	})
+	u, _, err := c.s.FindByEmail(ctx, c.a, p.email)
 	n, ok := parseID(u.ID)
 	if err != nil || !ok {
 		return false
@@ -710,16 +652,4 @@ func dropAdvice(fields []string) string {
 
 func holds(users []trainualUser, id int64) bool {
 	return slices.ContainsFunc(users, func(u trainualUser) bool { return int64(u.ID) == id })
-}
-
-func keyList(keys map[string]bool) string {
-	if len(keys) == 0 {
-		return "no keys"
-	}
-	out := make([]string, 0, len(keys))
-	for k := range keys {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return strings.Join(out, ", ")
 }

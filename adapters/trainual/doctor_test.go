@@ -7,16 +7,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/scim-bridge/scim-bridge/adapters"
 	"github.com/scim-bridge/scim-bridge/adapters/doctor"
+	"github.com/scim-bridge/scim-bridge/adapters/doctor/doctortest"
 	"github.com/scim-bridge/scim-bridge/adapters/trainual"
 	"github.com/scim-bridge/scim-bridge/adapters/trainual/trainualtest"
 	"github.com/scim-bridge/scim-bridge/adapters/upstreamtest"
@@ -24,25 +22,12 @@ import (
 
 const testPerson = "doctor-test@example.com"
 
-// waits records the pauses a doctor asks for instead of sleeping through them.
-type waits struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (w *waits) wait(_ context.Context, d time.Duration) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.d = append(w.d, d)
-	return nil
-}
-
 // doctorRig is an emulator with seeded people, served on 127.0.0.1.
 type doctorRig struct {
 	em    *trainualtest.Emulator
 	url   string
 	seeds []string
-	waits *waits
+	waits *doctortest.Waits
 }
 
 func newDoctorRig(t *testing.T, seed int, wrap func(http.Handler) http.Handler) *doctorRig {
@@ -56,7 +41,7 @@ func newDoctorRig(t *testing.T, seed int, wrap func(http.Handler) http.Handler) 
 	if wrap != nil {
 		h = wrap(em)
 	}
-	return &doctorRig{em: em, url: serve(t, h), seeds: em.Seed(users...), waits: &waits{}}
+	return &doctorRig{em: em, url: serve(t, h), seeds: em.Seed(users...), waits: &doctortest.Waits{}}
 }
 
 func (r *doctorRig) run(t *testing.T, testUser string) doctor.Report {
@@ -64,7 +49,7 @@ func (r *doctorRig) run(t *testing.T, testUser string) doctor.Report {
 	rep, err := trainual.Doctor(t.Context(), settings(map[string]string{
 		"SCIM_BRIDGE_UPSTREAM_URL":   r.url,
 		"SCIM_BRIDGE_UPSTREAM_TOKEN": testKey,
-	}), adapters.Deps{}, doctor.Options{TestUser: testUser, Wait: r.waits.wait})
+	}), adapters.Deps{}, doctor.Options{TestUser: testUser, Wait: r.waits.Wait})
 	if err != nil {
 		t.Fatalf("doctor: %v", err)
 	}
@@ -84,17 +69,7 @@ func (r *doctorRig) seedsUntouched(t *testing.T, before map[string]adapters.User
 			t.Errorf("seeded person %s changed: %+v", id, u)
 		}
 	}
-	for _, c := range r.em.Log() {
-		if c.Method == http.MethodGet {
-			continue
-		}
-		if slices.ContainsFunc(r.seeds, func(id string) bool { return strings.HasSuffix(c.Path, "/users/"+id) }) {
-			t.Errorf("%s %s touches a person the doctor did not create", c.Method, c.Path)
-		}
-		if c.Method == http.MethodPost && !strings.Contains(string(c.Body), testPerson) {
-			t.Errorf("POST %s creates someone else: %s", c.Path, c.Body)
-		}
-	}
+	doctortest.WritesOnlyTestPerson(t, r.em.Log(), r.seeds, testPerson)
 }
 
 func (r *doctorRig) snapshot() map[string]adapters.User {
@@ -175,44 +150,9 @@ func TestDoctorAgainstTheEmulatorAndItsVariants(t *testing.T) {
 			before := r.snapshot()
 			rep := r.run(t, testPerson)
 
-			if rep.Aborted != "" {
-				t.Fatalf("aborted: %s", rep.Aborted)
-			}
-			ids := map[string]bool{}
-			for _, res := range rep.Results {
-				ids[res.ID] = true
-				want, listed := tc.want[res.ID]
-				if !listed {
-					want = doctor.Holds
-				}
-				if res.Verdict != want {
-					t.Errorf("%s: %s (%s; advice %q), want %s", res.ID, res.Verdict, res.Observed, res.Advice, want)
-				}
-				if res.Verdict != doctor.Holds && res.Verdict != doctor.Skipped && res.Advice == "" {
-					t.Errorf("%s %s without advice", res.ID, res.Verdict)
-				}
-				if w := tc.advice[res.ID]; !strings.Contains(res.Advice, w) {
-					t.Errorf("%s advice %q lacks %q", res.ID, res.Advice, w)
-				}
-			}
-			if len(ids) != len(trainual.Assumptions()) {
-				t.Errorf("%d results for %d assumptions", len(ids), len(trainual.Assumptions()))
-			}
-			wantExit := doctor.ExitHolds
-			for _, v := range tc.want {
-				if v == doctor.Differs || v == doctor.Fails {
-					wantExit = doctor.ExitDiffers
-				}
-			}
-			if got := rep.ExitCode(); got != wantExit {
-				t.Errorf("exit code %d, want %d", got, wantExit)
-			}
+			doctortest.Expect(t, rep, trainual.Assumptions(), tc.want, tc.advice, tc.left)
 			if got := r.testPersonState(t); got != tc.left {
 				t.Errorf("the test person is left %q, want %q", got, tc.left)
-			}
-			notes := strings.Join(rep.Notes, " ")
-			if tc.left == "deactivated" && !strings.Contains(notes, "left deactivated") || tc.left == "gone" && !strings.Contains(notes, "Nothing is left") {
-				t.Errorf("the notes do not say what is left: %q", notes)
 			}
 			r.seedsUntouched(t, before)
 		})
@@ -296,7 +236,7 @@ func TestDoctorCannotRun(t *testing.T) {
 			em := trainualtest.New(testKey)
 			ids := em.Seed(user(1), user(2))
 			srv := httptest.NewServer(em)
-			r := &doctorRig{em: em, url: srv.URL + trainualtest.BasePath, seeds: ids, waits: &waits{}}
+			r := &doctorRig{em: em, url: srv.URL + trainualtest.BasePath, seeds: ids, waits: &doctortest.Waits{}}
 			if tc.closed {
 				srv.Close()
 			} else {
@@ -307,7 +247,7 @@ func TestDoctorCannotRun(t *testing.T) {
 			}
 			rep, err := trainual.Doctor(t.Context(), settings(map[string]string{
 				"SCIM_BRIDGE_UPSTREAM_URL": r.url, "SCIM_BRIDGE_UPSTREAM_TOKEN": tc.key,
-			}), adapters.Deps{}, doctor.Options{TestUser: testPerson, Wait: r.waits.wait})
+			}), adapters.Deps{}, doctor.Options{TestUser: testPerson, Wait: r.waits.Wait})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -345,7 +285,7 @@ func TestDoctorInterruptedMidWalkStillCleansUp(t *testing.T) {
 	})
 	rep, err := trainual.Doctor(ctx, settings(map[string]string{
 		"SCIM_BRIDGE_UPSTREAM_URL": r.url, "SCIM_BRIDGE_UPSTREAM_TOKEN": testKey,
-	}), adapters.Deps{}, doctor.Options{TestUser: testPerson, Wait: r.waits.wait})
+	}), adapters.Deps{}, doctor.Options{TestUser: testPerson, Wait: r.waits.Wait})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,8 +336,8 @@ func TestDoctorHonoursRetryAfterAndReportsRateLimitHeaders(t *testing.T) {
 				r.em.Fail(upstreamtest.OpList, http.StatusTooManyRequests, 1, tc.throttle)
 			}
 			rep := r.run(t, "")
-			if !slices.Equal(r.waits.d, tc.waits) {
-				t.Errorf("waited %v, want %v", r.waits.d, tc.waits)
+			if !slices.Equal(r.waits.Seen(), tc.waits) {
+				t.Errorf("waited %v, want %v", r.waits.Seen(), tc.waits)
 			}
 			res, _ := rep.Result("rate-limit")
 			switch {
@@ -416,26 +356,7 @@ func TestDoctorHonoursRetryAfterAndReportsRateLimitHeaders(t *testing.T) {
 // TestTheDocsNameEveryAssumption keeps docs/trainual.md's "Before go-live" section and the list in assumptions.go
 // the same list.
 func TestTheDocsNameEveryAssumption(t *testing.T) {
-	b, err := os.ReadFile("../../docs/trainual.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(b), "## Before go-live")
-	if !ok {
-		t.Fatal("docs/trainual.md has no \"Before go-live\" section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
-	var documented []string
-	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(section, -1) {
-		documented = append(documented, m[1])
-	}
-	var listed []string
-	for _, a := range trainual.Assumptions() {
-		listed = append(listed, a.ID)
-	}
-	if !slices.Equal(documented, listed) {
-		t.Errorf("docs/trainual.md Before go-live lists\n%v\nthe doctor checks\n%v", documented, listed)
-	}
+	doctortest.DocsNameEveryAssumption(t, "../../docs/trainual.md", trainual.Assumptions())
 	if trainual.AssumedPageSize != trainualtest.PageSize {
 		t.Errorf("the doctor assumes %d a page, the emulator serves %d", trainual.AssumedPageSize, trainualtest.PageSize)
 	}

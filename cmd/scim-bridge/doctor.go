@@ -50,18 +50,9 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
-		var pick *connection
-		for i := range conns {
-			if conns[i].name == connName || (connName == "" && len(conns) == 1) {
-				pick = &conns[i]
-			}
-		}
-		if pick == nil {
-			names := make([]string, len(conns))
-			for i, c := range conns {
-				names[i] = c.name
-			}
-			return fmt.Errorf("--connection must name one of the connections: %s", strings.Join(names, ", "))
+		pick, err := pickConnection(conns, connName)
+		if err != nil {
+			return err
 		}
 		s = pick.s
 	}

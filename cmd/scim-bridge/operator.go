@@ -16,8 +16,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/scim-bridge/scim-bridge/adapters"
-	"github.com/scim-bridge/scim-bridge/adapters/pace"
 	"github.com/scim-bridge/scim-bridge/scim/provision"
 	"github.com/scim-bridge/scim-bridge/scim/store"
 )
@@ -43,34 +41,13 @@ func operatorConn(ctx context.Context, cmd string, args []string, getenv func(st
 	if err != nil {
 		return nil, nil, err
 	}
-	var pick *connection
-	for i := range conns {
-		if conns[i].name == connName || (connName == "" && len(conns) == 1) {
-			pick = &conns[i]
-		}
+	pick, err := pickConnection(conns, connName)
+	if err != nil {
+		return nil, nil, err
 	}
-	if pick == nil {
-		names := make([]string, len(conns))
-		for i, c := range conns {
-			names[i] = c.name
-		}
-		return nil, nil, fmt.Errorf("--connection must name one of the connections: %s", strings.Join(names, ", "))
-	}
-	cfg, problems := pick.s.validate()
-	var adapter adapters.Adapter
 	log := newLogger(stderr, slog.LevelWarn)
 	// A running bridge may be calling the same vendor account: this process learns the pace on its own.
-	pacer := pace.New(cfg.vendorRate)
-	if cfg.target.Open != nil {
-		a, err := cfg.target.Open(pick.s.get, adapters.Deps{Logger: log, Pacer: pacer})
-		if err != nil {
-			problems = append(problems, err.Error())
-		}
-		adapter = a
-		if a != nil {
-			problems = append(problems, groupProblems(&cfg, a)...)
-		}
-	}
+	cfg, adapter, pacer, problems := openAdapter(pick, log, newPacers())
 	if len(problems) > 0 {
 		return nil, nil, errors.New("invalid configuration:\n  " + strings.Join(problems, "\n  "))
 	}
@@ -79,6 +56,20 @@ func operatorConn(ctx context.Context, cmd string, args []string, getenv func(st
 		return nil, nil, err
 	}
 	return &o, o.closer, nil
+}
+
+// pickConnection is the connection --connection names, or the only one when it names none.
+func pickConnection(conns []connection, name string) (connection, error) {
+	for _, c := range conns {
+		if c.name == name || (name == "" && len(conns) == 1) {
+			return c, nil
+		}
+	}
+	names := make([]string, len(conns))
+	for i, c := range conns {
+		names[i] = c.name
+	}
+	return connection{}, fmt.Errorf("--connection must name one of the connections: %s", strings.Join(names, ", "))
 }
 
 // parseSince reads --since: a duration back from now ("24h", "7d") or an RFC 3339 time.

@@ -316,3 +316,45 @@ func TestAuditRetentionIsEnforced(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestOperatorCommandsWorkOnTheConnectionNamed: with SCIM_BRIDGE_CONFIG, links (like audit, guard and reconcile)
+// reads the slice of the store of the connection --connection names, and refuses to guess among several.
+func TestOperatorCommandsWorkOnTheConnectionNamed(t *testing.T) {
+	a, _ := operatorEnv(t, "trainual", nil)
+	b, _ := operatorEnv(t, "trainual", nil)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "c.yaml", fmt.Sprintf(`listen: "127.0.0.1:0"
+db: %s
+defaults:
+  rate_limit: 0
+  upstream_token_env: VENDOR_KEY
+connections:
+  - name: okta
+    target: trainual
+    base_path: /okta/scim/v2
+    upstream_url: %s
+    token_env: TOKEN_OKTA
+  - name: entra
+    target: trainual
+    base_path: /entra/scim/v2
+    upstream_url: %s
+    token_env: TOKEN_ENTRA
+`, filepath.Join(dir, "links.db"), a["SCIM_BRIDGE_UPSTREAM_URL"], b["SCIM_BRIDGE_UPSTREAM_URL"]))
+	env := map[string]string{"SCIM_BRIDGE_CONFIG": cfg, "VENDOR_KEY": a["SCIM_BRIDGE_UPSTREAM_TOKEN"],
+		"TOKEN_OKTA": strings.TrimPrefix(bearer, "Bearer "), "TOKEN_ENTRA": "entra-token-0123456789abcdef"}
+	addr, _ := startServe(t, env)
+	ids := createUsers(t, "http://"+addr+"/okta/scim/v2", 1)
+
+	for conn, want := range map[string]int{"okta": 1, "entra": 0} {
+		out, err := runCmd(t, env, "links", "--connection", conn, "--json")
+		var links []struct{ ID string }
+		if err != nil || json.Unmarshal([]byte(out), &links) != nil || len(links) != want {
+			t.Errorf("links --connection %s: %v, want %d links\n%s", conn, err, want, out)
+		} else if want == 1 && links[0].ID != ids[0] {
+			t.Errorf("links --connection %s: %s, want %s", conn, links[0].ID, ids[0])
+		}
+	}
+	if _, err := runCmd(t, env, "links"); err == nil || !strings.Contains(err.Error(), "--connection must name one of the connections: okta, entra") {
+		t.Errorf("links without --connection among two: %v", err)
+	}
+}

@@ -74,13 +74,19 @@ func sandbox(ctx context.Context, args []string, getenv func(string) string, std
 		defer os.RemoveAll(dir)
 		db = filepath.Join(dir, "sandbox.db")
 	}
+	// set reports whether the user set a setting, by environment or flag, even to its production default
+	// (--rate-limit 50).
+	set := func(env string) bool {
+		given := getenv(env) != "" || s.get(env) != defaultOf(s.defs, env)
+		flags.Visit(func(f *flag.Flag) { given = given || f.Name == flagName(env) })
+		return given
+	}
 	// A generic compliance suite sends over 100 requests in a tenth of a second: a trial has no rate limit
 	// unless one is set.
-	rateLimitSet := getenv("SCIM_BRIDGE_RATE_LIMIT") != "" || s.get("SCIM_BRIDGE_RATE_LIMIT") != defaultOf(s.defs, "SCIM_BRIDGE_RATE_LIMIT")
-	flags.Visit(func(f *flag.Flag) { rateLimitSet = rateLimitSet || f.Name == flagName("SCIM_BRIDGE_RATE_LIMIT") }) // --rate-limit 50 too
+	rateLimitSet := set("SCIM_BRIDGE_RATE_LIMIT")
 	// Likewise the mass-deprovisioning guard: a load test or a compliance suite deactivates more than ten people
 	// in minutes by design.
-	guardSet := getenv("SCIM_BRIDGE_GUARD_THRESHOLD") != "" || s.get("SCIM_BRIDGE_GUARD_THRESHOLD") != defaultOf(s.defs, "SCIM_BRIDGE_GUARD_THRESHOLD")
+	guardSet := set("SCIM_BRIDGE_GUARD_THRESHOLD")
 
 	var conns []connection
 	var banner strings.Builder

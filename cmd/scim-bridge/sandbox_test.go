@@ -69,3 +69,42 @@ func TestTheSandboxRateLimitIsOffUnlessSet(t *testing.T) {
 		})
 	}
 }
+
+// The mass-deprovisioning guard is off in a sandbox unless set, like the rate limit: by flag (even to the
+// production default) or environment.
+func TestTheSandboxGuardIsOffUnlessSet(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"off by default", nil, nil, "Mass-deprovisioning guard: off (set SCIM_BRIDGE_GUARD_THRESHOLD to try it)"},
+		{"the production default by flag", []string{"--guard-threshold", "10"}, nil, "Mass-deprovisioning guard: 10 in 10m"},
+		{"by the environment", nil, map[string]string{"SCIM_BRIDGE_GUARD_THRESHOLD": "3"}, "Mass-deprovisioning guard: 3 in 10m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var stdout, stderr upstreamtest.LogBuffer
+			started := make(chan struct{})
+			done := make(chan error, 1)
+			args := append([]string{"sandbox", "--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "s.db")}, tc.args...)
+			go func() { done <- run(ctx, args, envOf(tc.env), &stdout, &stderr, func(string) { close(started) }) }()
+			select {
+			case <-started:
+			case err := <-done:
+				t.Fatalf("sandbox stopped: %v\n%s", err, stderr.String())
+			case <-time.After(20 * time.Second):
+				t.Fatal("sandbox did not start")
+			}
+			if !strings.Contains(stdout.String(), tc.want) {
+				t.Errorf("the sandbox printed:\n%s\nwant %q", stdout.String(), tc.want)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("sandbox shutdown: %v", err)
+			}
+		})
+	}
+}

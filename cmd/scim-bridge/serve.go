@@ -106,21 +106,8 @@ func start(ctx context.Context, conns []connection, logOut io.Writer, ready func
 	pacerOf := make([]*pace.Pacer, len(conns))
 	pacers := newPacers()
 	for i, c := range conns {
-		cfg, ps := c.s.validate()
-		if cfg.target.Open != nil {
-			pacerOf[i] = pacers.forAccount(cfg.target, c.s.get, cfg.vendorRate)
-			a, err := cfg.target.Open(c.s.get, adapters.Deps{
-				Logger: log.With(slog.String("connection", c.name), slog.String("target", cfg.target.Name)),
-				Pacer:  pacerOf[i],
-			})
-			if err != nil {
-				ps = append(ps, err.Error())
-			}
-			adapterOf[i] = a
-			if a != nil {
-				ps = append(ps, groupProblems(&cfg, a)...)
-			}
-		}
+		cfg, a, pacer, ps := openAdapter(c, log, pacers)
+		adapterOf[i], pacerOf[i] = a, pacer
 		if i > 0 {
 			// Process settings are reported once, with the first connection.
 			ps = slices.DeleteFunc(ps, func(p string) bool { return mentionsProcessSetting(p) })
@@ -304,6 +291,28 @@ func openConnection(ctx context.Context, name string, cfg config, adapter adapte
 		return opened{}, fmt.Errorf("auth: %w", err)
 	}
 	return opened{name: name, cfg: cfg, svc: svc, authn: authn, closer: func() { authn.Close(); st.Close() }}, nil
+}
+
+// openAdapter validates one connection's settings and opens its adapter, paced by its vendor account's pacer;
+// problems lists everything wrong, the group settings checked against what the adapter holds. The adapter and
+// pacer are nil when the target is unknown.
+func openAdapter(c connection, log *slog.Logger, pacers *pacers) (config, adapters.Adapter, *pace.Pacer, []string) {
+	cfg, problems := c.s.validate()
+	if cfg.target.Open == nil {
+		return cfg, nil, nil, problems
+	}
+	pacer := pacers.forAccount(cfg.target, c.s.get, cfg.vendorRate)
+	a, err := cfg.target.Open(c.s.get, adapters.Deps{
+		Logger: log.With(slog.String("connection", c.name), slog.String("target", cfg.target.Name)),
+		Pacer:  pacer,
+	})
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	if a != nil {
+		problems = append(problems, groupProblems(&cfg, a)...)
+	}
+	return cfg, a, pacer, problems
 }
 
 // mentionsProcessSetting reports whether a problem is about a process setting, which every connection shares.

@@ -91,12 +91,8 @@ func (b *bench) floorPhase(ctx context.Context) error {
 	}
 	defer r.stop()
 	relayBase := r.root + u.Path
-	var interval time.Duration
-	if b.o.rate > 0 {
-		interval = time.Duration(float64(time.Second) * float64(b.o.concurrency) / b.o.rate)
-	}
 	end := time.Now().Add(b.o.duration)
-	b.measure(ctx, phaseSpec{name: "floor", interval: interval,
+	b.measure(ctx, phaseSpec{name: "floor", interval: b.interval(b.o.rate),
 		desc: fmt.Sprintf("a GET through a relay in the bridge's place for %s, %d clients, %s, direct calls true",
 			b.o.duration, b.o.concurrency, rateString(b.o.rate)),
 		extra: func(p *phaseResult) {

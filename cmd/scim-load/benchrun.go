@@ -214,10 +214,6 @@ func (b *bench) loadPhase(ctx context.Context, name string, mix map[string]int, 
 	for _, w := range mix {
 		total += w
 	}
-	var interval time.Duration
-	if rate > 0 {
-		interval = time.Duration(float64(time.Second) * float64(b.o.concurrency) / rate)
-	}
 	b.mu.Lock()
 	b.created = nil
 	b.mu.Unlock()
@@ -228,13 +224,22 @@ func (b *bench) loadPhase(ctx context.Context, name string, mix map[string]int, 
 	}
 	desc := fmt.Sprintf("%s for %s, %d clients, %s, direct calls %v", mixOf(mix), dur, b.o.concurrency, rateString(rate), direct)
 	end := time.Now().Add(dur)
-	return b.measure(ctx, phaseSpec{name: name, desc: desc, interval: interval, afterLoad: afterLoad, extra: extra,
+	return b.measure(ctx, phaseSpec{name: name, desc: desc, interval: b.interval(rate), afterLoad: afterLoad, extra: extra,
 		step: func(ctx context.Context, w int, rng *randv2.Rand) (sampleD, bool) {
 			if time.Now().After(end) {
 				return sampleD{}, false
 			}
-			return b.request(ctx, pickBenchOp(rng.IntN(total), mix), rng, owned[w], direct), true
+			return b.request(ctx, pick(rng.IntN(total), mix, benchOps), rng, owned[w], direct), true
 		}})
+}
+
+// interval is how often each client sends so that all of them together send rate requests a second (0: no
+// pacing).
+func (b *bench) interval(rate float64) time.Duration {
+	if rate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Second) * float64(b.o.concurrency) / rate)
 }
 
 // phaseSpec is one measured phase: each client calls step until it says stop (paced to one call per interval
@@ -256,7 +261,7 @@ type meter struct {
 }
 
 func (b *bench) startMeter() meter {
-	return meter{start: time.Now(), calls: b.v.calls(), v429: b.v.bridge4x.Load(), cpu: b.br.cpu(), self: selfCPU()}
+	return meter{start: time.Now(), calls: b.v.calls(), v429: b.v.bridge429.Load(), cpu: serverCPU(b.br.pid), self: selfCPU()}
 }
 
 // measure runs the phase's clients and reports the phase.
@@ -296,7 +301,7 @@ func (b *bench) measure(ctx context.Context, ps phaseSpec) phaseResult {
 // prints the result.
 func (b *bench) finish(ctx context.Context, m meter, ps phaseSpec, all []sampleD) phaseResult {
 	elapsed := time.Since(m.start)
-	cpu, self := b.br.cpu()-m.cpu, selfCPU()-m.self
+	cpu, self := serverCPU(b.br.pid)-m.cpu, selfCPU()-m.self
 	calls := b.v.calls()
 	if ps.afterLoad != nil {
 		ps.afterLoad()
@@ -316,7 +321,7 @@ func (b *bench) finish(ctx context.Context, m meter, ps phaseSpec, all []sampleD
 		p.VendorCalls["total"] = float64(totalCalls) / float64(len(all))
 		p.BridgeCPUMicros = float64(cpu.Microseconds()) / float64(len(all))
 	}
-	p.Vendor429 = b.v.bridge4x.Load() - m.v429
+	p.Vendor429 = b.v.bridge429.Load() - m.v429
 	p.BridgeCPUShare = cpu.Seconds() / elapsed.Seconds()
 	p.LoadCPUShare = self.Seconds() / elapsed.Seconds()
 	b.check(ctx, &p)
@@ -339,17 +344,6 @@ func timed(f func() error) (time.Duration, bool) {
 	t0 := time.Now()
 	err := f()
 	return time.Since(t0), err != nil
-}
-
-// pickBenchOp picks an operation by weight: r is uniform in [0, sum of weights).
-func pickBenchOp(r int, mix map[string]int) string {
-	for _, op := range benchOps {
-		if r < mix[op] {
-			return op
-		}
-		r -= mix[op]
-	}
-	return benchOps[len(benchOps)-1]
 }
 
 func mixOf(mix map[string]int) string {

@@ -37,12 +37,10 @@ type bridgeProc struct {
 
 // startBridge starts the bridge on a free loopback port and waits until /healthz answers.
 func startBridge(ctx context.Context, s bridgeSpec) (*bridgeProc, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	p := &bridgeProc{root: "http://" + addr, token: randomID() + randomID() + randomID() + randomID(),
 		stderr: &tail{max: 64 << 10}, done: make(chan struct{})}
 	p.base = p.root + "/scim/v2"
@@ -97,6 +95,16 @@ func startBridge(ctx context.Context, s bridgeSpec) (*bridgeProc, error) {
 			return nil, fmt.Errorf("the bridge did not answer /healthz within 60 s:\n%s", p.stderr.String())
 		}
 	}
+}
+
+// freeLoopbackAddr is a loopback address no one listens on now, for a child process to listen on.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // minimalEnv passes on what a process needs to run, and no SCIM_BRIDGE_* setting (nor Go runtime knob) of the
@@ -172,15 +180,6 @@ func parseStatus(b []byte) (rss, hwm int64, err error) {
 
 // clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
 const clockTicks = 100
-
-// cpu returns the CPU time the bridge has used so far.
-func (p *bridgeProc) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
-	if err != nil {
-		return 0
-	}
-	return parseStatCPU(b)
-}
 
 // parseStatCPU reads utime + stime from /proc/<pid>/stat (fields 14 and 15; the command name may hold spaces).
 func parseStatCPU(b []byte) time.Duration {

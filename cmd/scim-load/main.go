@@ -335,7 +335,7 @@ func (l *loader) worker(ctx context.Context, w int, mix map[string]int) []sample
 	}
 	var out []sample
 	for n := 0; ctx.Err() == nil; n++ {
-		op := pick(rng.IntN(total), mix)
+		op := pick(rng.IntN(total), mix, ops)
 		u := l.users[rng.IntN(len(l.users))]
 		var method, path string
 		var body []byte
@@ -361,14 +361,15 @@ func (l *loader) worker(ctx context.Context, w int, mix map[string]int) []sample
 	return out
 }
 
-func pick(r int, mix map[string]int) string {
-	for _, op := range ops {
+// pick picks an operation by weight, walking order: r is uniform in [0, sum of weights).
+func pick(r int, mix map[string]int, order []string) string {
+	for _, op := range order {
 		if r < mix[op] {
 			return op
 		}
 		r -= mix[op]
 	}
-	return ops[len(ops)-1]
+	return order[len(order)-1]
 }
 
 func userBody(userName string) []byte {
@@ -446,11 +447,7 @@ func report(w io.Writer, all []sample, elapsed time.Duration) {
 	sort.Ints(keys)
 	var parts []string
 	for _, k := range keys {
-		name := strconv.Itoa(k)
-		if k == 0 {
-			name = "transport-error"
-		}
-		parts = append(parts, fmt.Sprintf("%s=%d", name, statuses[k]))
+		parts = append(parts, fmt.Sprintf("%s=%d", statusName(k), statuses[k]))
 	}
 	fmt.Fprintln(w, "non-2xx by status:", strings.Join(parts, " "))
 }

@@ -73,7 +73,7 @@ func TestMixIsParsedStrictly(t *testing.T) {
 	}
 	counts := map[string]int{}
 	for r := range 10 {
-		counts[pick(r, m)]++
+		counts[pick(r, m, ops)]++
 	}
 	if counts["create"] != 1 || counts["get"] != 4 || counts["filter"] != 4 || counts["patch"] != 1 {
 		t.Errorf("pick over every draw = %v, want the weights", counts)

@@ -87,12 +87,10 @@ func startRelay(ctx context.Context, cpus, upstreamRoot string) (*relayProc, err
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	args := []string{self, "relay", "-listen", addr, "-upstream", upstreamRoot}
 	if cpus != "" {
 		args = append([]string{"taskset", "-c", cpus}, args...)

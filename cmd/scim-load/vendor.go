@@ -35,10 +35,8 @@ type vendor struct {
 	srv    *http.Server
 	client *http.Client
 
-	direct   sync.Map     // upstreamtest.Op -> *atomic.Int64: calls scim-load made itself
-	bridge   atomic.Int64 // calls from the bridge
-	bridge2x atomic.Int64 // of which answered 2xx
-	bridge4x atomic.Int64 // of which answered 429
+	direct    sync.Map     // upstreamtest.Op -> *atomic.Int64: calls scim-load made itself
+	bridge429 atomic.Int64 // the bridge's calls answered 429
 
 	mu    sync.Mutex
 	trace []time.Time // times of the bridge's calls answered 2xx, while tracing (the storm)
@@ -70,7 +68,7 @@ func (v *vendor) close() {
 	v.client.CloseIdleConnections()
 }
 
-// ServeHTTP counts the bridge's calls by answer and hands every call to the emulator.
+// ServeHTTP hands every call to the emulator, counting the bridge's 429s and tracing its accepted calls.
 func (v *vendor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(directHeader) != "" {
 		v.emu.ServeHTTP(w, r)
@@ -78,12 +76,10 @@ func (v *vendor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sw := &statusRecorder{ResponseWriter: w}
 	v.emu.ServeHTTP(sw, r)
-	v.bridge.Add(1)
 	switch {
 	case sw.status == http.StatusTooManyRequests:
-		v.bridge4x.Add(1)
+		v.bridge429.Add(1)
 	case sw.status < 300:
-		v.bridge2x.Add(1)
 		v.mu.Lock()
 		if v.on {
 			v.trace = append(v.trace, time.Now())

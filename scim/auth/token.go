@@ -1,11 +1,14 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -174,10 +177,39 @@ func (a *Authenticator) issue(clientID string) (string, error) {
 	return s, nil
 }
 
-// ClientID is the OAuth client id this authenticator issues tokens to; "" when OAuth is off.
-func (a *Authenticator) ClientID() string {
-	if a.client == nil {
-		return ""
+// TokenRouter serves one /oauth/token for several authenticators (one per connection; client ids are unique
+// across them): a request goes to the token endpoint of the authenticator whose client id it carries, in HTTP
+// Basic or the form; an unknown client is invalid_client, as at any one endpoint. Nil when none has OAuth on.
+func TokenRouter(auths ...*Authenticator) http.Handler {
+	byClient := map[string]*Authenticator{}
+	for _, a := range auths {
+		if a.client != nil {
+			byClient[a.clientID] = a
+		}
 	}
-	return a.clientID
+	switch len(byClient) {
+	case 0:
+		return nil
+	case 1:
+		for _, a := range byClient {
+			return a.TokenHandler()
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The form is read here to find the client and put back for its endpoint, which enforces the same cap.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, maxTokenRequestBytes+1))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		id, _, ok := r.BasicAuth()
+		if !ok {
+			if form, err := url.ParseQuery(string(body)); err == nil {
+				id = form.Get("client_id")
+			}
+		}
+		if a, found := byClient[id]; found && id != "" {
+			a.serveToken(w, r)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+realm+`", charset="UTF-8"`)
+		writeOAuthJSON(w, http.StatusUnauthorized, oauthError{Error: errInvalidClient, Description: "Client authentication failed."})
+	})
 }

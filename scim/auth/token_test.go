@@ -310,3 +310,42 @@ func TestParseSigningKeyRefusesWeakOrUnsupportedKeys(t *testing.T) {
 		})
 	}
 }
+
+func TestTokenRouterSendsEachClientToItsAuthenticator(t *testing.T) {
+	other := Config{OAuthClientID: "entra-client", OAuthClientSecret: "another-s3cret-0123456789", JWTSigningKey: hmacKey}
+	okta, entra := newTestAuth(t, oauthConfig(), nil, nil), newTestAuth(t, other, nil, nil)
+	if TokenRouter(newTestAuth(t, Config{Tokens: []string{"static-token-0123456789abcdef0123"}}, nil, nil)) != nil {
+		t.Error("a router with no OAuth client serves /oauth/token")
+	}
+	router := TokenRouter(okta, entra)
+	grant := url.Values{"grant_type": {"client_credentials"}}
+	for _, tc := range []struct {
+		name string
+		req  *http.Request
+		sub  string
+	}{
+		{"form", tokenRequest(url.Values{"grant_type": {"client_credentials"}, "client_id": {other.OAuthClientID}, "client_secret": {other.OAuthClientSecret}}), other.OAuthClientID},
+		{"Basic", tokenRequest(grant, withBasic(clientID, clientSecret)), clientID},
+	} {
+		rec := serve(router, tc.req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", tc.name, rec.Code, rec.Body)
+		}
+		var body tokenResponse
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatal(err)
+		}
+		var claims jwt.RegisteredClaims
+		if _, err := jwt.ParseWithClaims(body.AccessToken, &claims, func(*jwt.Token) (any, error) { return hmacKey, nil }); err != nil || claims.Subject != tc.sub {
+			t.Errorf("%s: token for %q (%v), want %q", tc.name, claims.Subject, err, tc.sub)
+		}
+	}
+	// An unknown client is answered as either endpoint would answer it.
+	rec := serve(router, tokenRequest(grant, withBasic("nobody", clientSecret)))
+	var e oauthError
+	_ = json.Unmarshal(rec.Body.Bytes(), &e)
+	if rec.Code != http.StatusUnauthorized || e.Error != errInvalidClient ||
+		rec.Header().Get("WWW-Authenticate") != `Basic realm="scim-bridge", charset="UTF-8"` || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("unknown client: %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+}

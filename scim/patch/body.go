@@ -1,14 +1,13 @@
 package patch
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 
+	"github.com/scim-bridge/scim-bridge/scim/internal/jsonbody"
 	"github.com/scim-bridge/scim-bridge/scim/internal/userschema"
 )
 
@@ -30,21 +29,6 @@ func fail(base scimerrors.ScimError, format string, args ...any) error {
 	return e
 }
 
-// decodeJSON decodes exactly one JSON value, keeping numbers as json.Number. Anything but the whitespace RFC 8259
-// allows after the value (`{…}{…}`, `{…} x`) is an error: a plain json.Decoder would stop after the first value.
-func decodeJSON(body []byte) (any, error) {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
-		return nil, err
-	}
-	if len(bytes.TrimLeft(body[d.InputOffset():], " \t\r\n")) > 0 {
-		return nil, fmt.Errorf("data after the JSON value")
-	}
-	return v, nil
-}
-
 // rawOp is an operation as found in a body, before any rewriting.
 type rawOp struct {
 	op    string
@@ -55,7 +39,7 @@ type rawOp struct {
 // decodeBody reads a PatchOp body: the schemas check, the Operations list (key in any case) and each operation's
 // op (in any case), path and value.
 func decodeBody(body []byte) ([]rawOp, error) {
-	v, err := decodeJSON(body)
+	v, err := jsonbody.Decode(body)
 	if err != nil {
 		return nil, fail(scimerrors.ScimErrorInvalidSyntax, "The PATCH body is not valid JSON.")
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	scimerrors "github.com/elimity-com/scim/errors"
+
+	"github.com/scim-bridge/scim-bridge/scim/internal/jsonbody"
 )
 
 // entraUser is the user of Entra's "Get User by query" example with the enterprise extension added.
@@ -24,7 +26,7 @@ const entraUser = `{
 
 func decode(t testing.TB, s string) map[string]any {
 	t.Helper()
-	v, err := decodeJSON([]byte(s))
+	v, err := jsonbody.Decode([]byte(s))
 	if err != nil {
 		t.Fatalf("decode %s: %v", s, err)
 	}

@@ -126,17 +126,18 @@ func (s *Service) groupResource(ctx context.Context, g store.Group, withMembers 
 		return r, nil
 	}
 	r.Members = []Member{}
+	displays := decodeGroupData(g.Extras).Displays
 	after := ""
 	for {
 		ids, err := s.groups.Members(ctx, g.ID, after, 1000)
 		if err != nil {
 			return GroupResource{}, err
 		}
-		displays := decodeGroupData(g.Extras).Displays
+		userNames := s.userNames(ctx, ids, displays)
 		for _, id := range ids {
 			m := Member{Value: id, Display: displays[id]}
-			if l, err := s.store.Get(ctx, id); err == nil && m.Display == "" {
-				m.Display = l.UserName
+			if m.Display == "" {
+				m.Display = userNames[id]
 			}
 			r.Members = append(r.Members, m)
 		}
@@ -145,6 +146,32 @@ func (s *Service) groupResource(ctx context.Context, g store.Group, withMembers 
 		}
 		after = ids[len(ids)-1]
 	}
+}
+
+// userNames reads the userNames of the members without a display the IdP gave: a group of thousands is read with
+// one store query per page where the store reads many links at once, not one per member. A link that cannot be
+// read leaves its member without a display.
+func (s *Service) userNames(ctx context.Context, ids []string, displays map[string]string) map[string]string {
+	var need []string
+	for _, id := range ids {
+		if displays[id] == "" {
+			need = append(need, id)
+		}
+	}
+	out := make(map[string]string, len(need))
+	if b, ok := s.store.(linkBatcher); ok && len(need) > 1 {
+		links, _ := b.GetMany(ctx, need)
+		for id, l := range links {
+			out[id] = l.UserName
+		}
+		return out
+	}
+	for _, id := range need {
+		if l, err := s.store.Get(ctx, id); err == nil {
+			out[id] = l.UserName
+		}
+	}
+	return out
 }
 
 // checkMembers makes sure every id is a user the IdP can see: a live link, or a vendor account (then linked). An
@@ -709,37 +736,58 @@ func (s *Service) PendingGroupRemovals(ctx context.Context) (map[string][]string
 
 // reapplyRules brings one person's rule-driven attributes in line with their groups.
 func (s *Service) reapplyRules(ctx context.Context, userID string) error {
-	unlock, err := s.lock(ctx, idKey(userID))
+	if err := s.rewrite(ctx, userID, false); err != nil && !isNotFound(err) {
+		return err
+	}
+	return nil // gone from the vendor: nothing to apply
+}
+
+// rewrite brings the vendor account in line with the link's record, under the user's lock: the values the group
+// rules now give, and with reassert also what the IdP last wrote (its owned attributes and state). A deactivation
+// passes the guard; an account the vendor no longer has is retired (404).
+func (s *Service) rewrite(ctx context.Context, id string, reassert bool) error {
+	unlock, err := s.lock(ctx, idKey(id))
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	l, v, err := s.current(ctx, userID)
+	l, v, err := s.current(ctx, id)
 	if err != nil {
-		if isNotFound(err) {
-			return nil // gone from the vendor: nothing to apply
-		}
 		return err
 	}
 	d := decodeLinkData(l.Extras)
-	rules, err := s.ruleValues(ctx, userID, d.Resource, d)
+	before := d.ownership()
+	rules, err := s.ruleValues(ctx, id, idpSends(d.Resource, before, writePartial, nil), d)
 	if err != nil {
 		return err
 	}
-	ch, _ := s.m.plan(v, d.Resource, d.ownership(), writePartial, nil, rules)
+	var touched []string
+	if reassert {
+		touched = append(before.paths(), pathActive)
+	}
+	ch, _ := s.m.plan(v, d.Resource, before, writePartial, touched, rules)
+	op := operationOf(ch, OpUpdate)
+	if op == OpDeactivate {
+		done, err := s.admitDeprovision(ctx, op, id, l.UserName)
+		if err != nil {
+			return err
+		}
+		defer done()
+	}
 	v, err = s.push(ctx, v, ch)
 	if !ch.IsZero() {
-		s.record(ctx, operationOf(ch, OpUpdate), userID, l.UserName, changedNames(ch), err)
+		s.record(ctx, op, id, l.UserName, changedNames(ch), err)
+	}
+	if errors.Is(err, adapters.ErrNotFound) {
+		s.retire(ctx, id)
+		return notFound(id)
 	}
 	if err != nil {
-		if errors.Is(err, adapters.ErrNotFound) {
-			s.retire(ctx, userID)
-			return nil
-		}
 		return err
 	}
+	// RuleOwned is what a later change of groups clears: it must name what this write set by rule.
 	d.Seen, d.RuleOwned = seenOf(v), ruleOwned(rules)
-	_, err = s.store.Update(ctx, userID, func(old store.Link) (store.Link, error) {
+	_, err = s.store.Update(ctx, id, func(old store.Link) (store.Link, error) {
 		old.Extras = d.encode()
 		return old, nil
 	})
@@ -748,8 +796,9 @@ func (s *Service) reapplyRules(ctx context.Context, userID string) error {
 
 // ruleValues decides, for each attribute a rule sets, what the person's groups make of it: a value (set), nil
 // (clear: a rule set it before and none applies now), or absent (the IdP's own value, or the vendor's, stands).
-// A group rule wins over the IdP's value; a "*" rule only fills in when the IdP sent none.
-func (s *Service) ruleValues(ctx context.Context, userID string, idp map[string]any, d linkData) (map[string]*string, error) {
+// A group rule wins over the IdP's value; a "*" rule only fills in when the IdP sent none. idp (idpSends) tells
+// whether the IdP itself gives a path a value.
+func (s *Service) ruleValues(ctx context.Context, userID string, idp func(path string) bool, d linkData) (map[string]*string, error) {
 	if len(s.rules) == 0 {
 		return nil, nil
 	}
@@ -778,7 +827,7 @@ func (s *Service) ruleValues(ctx context.Context, userID string, idp map[string]
 				break
 			}
 		}
-		if val == nil && hasValue(idp, p) {
+		if val == nil && idp(p) {
 			continue // the IdP's value stands
 		}
 		if val == nil {

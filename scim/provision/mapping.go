@@ -160,6 +160,15 @@ func hasValue(res map[string]any, path string) bool {
 type ownership map[string]bool
 
 func (o ownership) has(path string) bool { return o[strings.ToLower(path)] }
+
+// paths lists the owned paths, as a PATCH would name them.
+func (o ownership) paths() []string {
+	out := make([]string, 0, len(o))
+	for p := range o {
+		out = append(out, p)
+	}
+	return out
+}
 func (o ownership) set(path string, on bool) {
 	if on {
 		o[strings.ToLower(path)] = true
@@ -265,6 +274,15 @@ func (m mapper) plan(v adapters.User, next map[string]any, before ownership, kin
 		}
 	}
 	return ch, after
+}
+
+// idpSends reports, for the group rules, whether the IdP itself gives path a value in next: one this request
+// sends, or one it wrote before. A PATCH's next starts from the rendered user, so it also holds the vendor's values
+// of paths the IdP never wrote, a rule's value among them; taken for the IdP's, that value would outlive the rule.
+func idpSends(next map[string]any, before ownership, kind writeKind, touched []string) func(string) bool {
+	return func(p string) bool {
+		return hasValue(next, p) && (kind == writeWhole || before.has(p) || touchesAny(touched, p))
+	}
 }
 
 func setAttr(ch *adapters.Change, path string, v *string) {
@@ -394,12 +412,7 @@ func (d linkData) ownership() ownership {
 	return o
 }
 
-func (d *linkData) setOwnership(o ownership) {
-	d.Owned = make([]string, 0, len(o))
-	for p := range o {
-		d.Owned = append(d.Owned, p)
-	}
-}
+func (d *linkData) setOwnership(o ownership) { d.Owned = o.paths() }
 
 type seenUser struct {
 	Email      string            `json:"email"`

@@ -83,7 +83,7 @@ func (s *Service) renderListed(ctx context.Context, users []adapters.User) ([]Re
 		l, err := get(ctx, v.ID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			out = append(out, Resource{ID: v.ID, Attrs: s.m.render(adopted(v), v), Created: v.Created, Modified: v.Updated})
+			out = append(out, s.unlinked(v))
 			continue
 		case err != nil:
 			return nil, err
@@ -150,14 +150,16 @@ func (s *Service) lookup(ctx context.Context, attr, value string) ([]Resource, e
 		if gerr == nil && !l.Deleted {
 			links = []store.Link{l}
 		} else if errors.Is(gerr, store.ErrNotFound) {
-			r, err := s.Get(ctx, value)
+			// Not linked, so not in the index: the vendor may still have it (made in its UI).
+			v, err := s.up.Get(ctx, value)
+			if errors.Is(err, adapters.ErrNotFound) {
+				return nil, nil
+			}
 			if err != nil {
-				if isNotFound(err) {
-					return nil, nil
-				}
 				return nil, err
 			}
-			return []Resource{r}, nil
+			s.snap.put(v)
+			return []Resource{s.unlinked(v)}, nil
 		} else if gerr != nil {
 			return nil, gerr
 		}

@@ -151,21 +151,13 @@ func (s *Service) compare(l store.Link, d linkData, v adapters.User) []Finding {
 				Detail: "active in the vendor, deactivated for the IdP", Fix: "deactivate in the vendor"})
 		}
 	}
-	ch, _ := s.m.plan(v, d.Resource, d.ownership(), writePartial, d.ownedPaths(), nil)
+	before := d.ownership()
+	ch, _ := s.m.plan(v, d.Resource, before, writePartial, before.paths(), nil)
 	ch.Active = nil
 	if names := changedNames(ch); len(names) > 0 {
 		out = append(out, Finding{Kind: FindDrift, ID: l.ID, UserName: l.UserName, Attributes: names,
 			Detail: "the vendor holds other values than the IdP last wrote for " + strings.Join(names, ", "),
 			Fix:    "write the IdP's values to the vendor"})
-	}
-	return out
-}
-
-// ownedPaths lists the owned paths, as a PATCH would name them.
-func (d linkData) ownedPaths() []string {
-	var out []string
-	for p := range d.ownership() {
-		out = append(out, p)
 	}
 	return out
 }
@@ -184,54 +176,13 @@ func (s *Service) Fix(ctx context.Context, rep ReconcileReport) []error {
 		case FindGone:
 			s.retire(ctx, f.ID)
 		case FindDrift, FindInactive, FindActive:
-			err = s.reassert(ctx, f.ID)
+			err = s.rewrite(ctx, f.ID, true)
 		}
 		if err != nil {
 			failed = append(failed, fmt.Errorf("%s %s: %w", f.Kind, f.ID, err))
 		}
 	}
 	return failed
-}
-
-// reassert writes what the IdP last wrote (its owned attributes and state) to the vendor.
-func (s *Service) reassert(ctx context.Context, id string) error {
-	unlock, err := s.lock(ctx, idKey(id))
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	l, v, err := s.current(ctx, id)
-	if err != nil {
-		return err
-	}
-	d := decodeLinkData(l.Extras)
-	rules, err := s.ruleValues(ctx, id, d.Resource, d)
-	if err != nil {
-		return err
-	}
-	touched := append(d.ownedPaths(), pathActive)
-	ch, _ := s.m.plan(v, d.Resource, d.ownership(), writePartial, touched, rules)
-	op := operationOf(ch, OpUpdate)
-	if op == OpDeactivate {
-		done, err := s.admitDeprovision(ctx, op, id, l.UserName)
-		if err != nil {
-			return err
-		}
-		defer done()
-	}
-	v, err = s.push(ctx, v, ch)
-	if !ch.IsZero() {
-		s.record(ctx, op, id, l.UserName, changedNames(ch), err)
-	}
-	if err != nil {
-		return err
-	}
-	d.Seen = seenOf(v)
-	_, err = s.store.Update(ctx, id, func(old store.Link) (store.Link, error) {
-		old.Extras = d.encode()
-		return old, nil
-	})
-	return err
 }
 
 // LinkView is one link as an operator sees it (`scim-bridge links`).
@@ -257,7 +208,7 @@ func ViewLink(l store.Link) LinkView {
 	case d.unclaimed():
 		state = "unclaimed"
 	}
-	owned := d.ownedPaths()
+	owned := d.ownership().paths()
 	sort.Strings(owned)
 	return LinkView{ID: l.ID, UserName: l.UserName, ExternalID: l.ExternalID, State: state, Version: l.Version,
 		LastWrite: l.Modified.UTC().Format("2006-01-02T15:04:05Z"), Owned: owned}

@@ -228,21 +228,19 @@ func (s *Service) adopt(ctx context.Context, v adapters.User, res map[string]any
 	}
 	defer unlock()
 	l, err := s.store.Get(ctx, v.ID)
-	known := err == nil
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Resource{}, err
-	case !l.Deleted && !decodeLinkData(l.Extras).unclaimed():
-		return Resource{}, uniqueness("The vendor account with this e-mail belongs to another user.")
 	}
-	// A live link no IdP has written (a lookup by e-mail linked it) is this person's account: take it over.
-
+	known := err == nil
 	var prior linkData
 	if known {
 		prior = decodeLinkData(l.Extras)
+		// A live link no IdP has written (a lookup by e-mail linked it) is this person's account: take it over.
+		if !l.Deleted && !prior.unclaimed() {
+			return Resource{}, uniqueness("The vendor account with this e-mail belongs to another user.")
+		}
 	}
-	rules, err := s.ruleValues(ctx, v.ID, res, prior)
+	rules, err := s.ruleValues(ctx, v.ID, idpSends(res, nil, writeWhole, nil), prior)
 	if err != nil {
 		return Resource{}, err
 	}
@@ -423,9 +421,14 @@ func (s *Service) Get(ctx context.Context, id string) (Resource, error) {
 	s.snap.put(v)
 	if err != nil {
 		// A vendor account no IdP has written: shown, not linked, until someone writes to it.
-		return Resource{ID: v.ID, Attrs: s.m.render(adopted(v), v), Created: v.Created, Modified: v.Updated, Version: 0}, nil
+		return s.unlinked(v), nil
 	}
 	return s.resourceOf(l, decodeLinkData(l.Extras), v), nil
+}
+
+// unlinked is the SCIM view of a vendor account no IdP has written and no link records.
+func (s *Service) unlinked(v adapters.User) Resource {
+	return Resource{ID: v.ID, Attrs: s.m.render(adopted(v), v), Created: v.Created, Modified: v.Updated}
 }
 
 func checkVersion(l store.Link, ifMatch string) error {
@@ -522,11 +525,12 @@ func (s *Service) updateLocked(ctx context.Context, id, ifMatch string, kind wri
 			return Resource{}, "", err
 		}
 	}
-	rules, err := s.ruleValues(ctx, id, next, d)
+	before := d.ownership()
+	rules, err := s.ruleValues(ctx, id, idpSends(next, before, kind, touched), d)
 	if err != nil {
 		return Resource{}, "", err
 	}
-	ch, owned := s.m.plan(v, next, d.ownership(), kind, touched, rules)
+	ch, owned := s.m.plan(v, next, before, kind, touched, rules)
 	op := operationOf(ch, OpUpdate)
 	if op == OpDeactivate {
 		done, err := s.admitDeprovision(ctx, op, id, userName)

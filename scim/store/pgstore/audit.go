@@ -2,18 +2,16 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scim-bridge/scim-bridge/scim/store"
+	"github.com/scim-bridge/scim-bridge/scim/store/internal/engine"
 )
 
 var (
@@ -21,9 +19,6 @@ var (
 	_ store.Guard       = (*Store)(nil)
 	_ store.LinkCounter = (*Store)(nil)
 )
-
-// defaultAuditLimit is how many events Events returns when the query sets no Limit.
-const defaultAuditLimit = 1000
 
 const (
 	eventColumns = `seq, time_ms, request_id, credential, operation, user_id, user_name, attributes, result`
@@ -53,11 +48,11 @@ const (
 
 // Append implements store.AuditLog.
 func (s *Store) Append(ctx context.Context, e store.AuditEvent) (store.AuditEvent, error) {
-	e, err := normalizeEvent(e)
+	e, err := engine.NormalizeEvent(e)
 	if err != nil {
 		return store.AuditEvent{}, fmt.Errorf("pgstore: append audit event: %w", err)
 	}
-	attrs, err := attributesArg(e.Attributes)
+	attrs, err := engine.AttributesArg(e.Attributes)
 	if err != nil {
 		return store.AuditEvent{}, fmt.Errorf("pgstore: append audit event: %w", err)
 	}
@@ -70,7 +65,7 @@ func (s *Store) Append(ctx context.Context, e store.AuditEvent) (store.AuditEven
 
 // Events implements store.AuditLog.
 func (s *Store) Events(ctx context.Context, q store.AuditQuery) ([]store.AuditEvent, error) {
-	limit, err := auditLimit(q.Limit)
+	limit, err := engine.AuditLimit(q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: audit events: %w", err)
 	}
@@ -82,7 +77,7 @@ func (s *Store) Events(ctx context.Context, q store.AuditQuery) ([]store.AuditEv
 	defer rows.Close()
 	events := []store.AuditEvent{}
 	for rows.Next() {
-		e, err := scanEvent(rows)
+		e, err := engine.ScanEvent(rows)
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: audit events: %w", err)
 		}
@@ -136,10 +131,10 @@ func (s *Store) GuardState(ctx context.Context) (store.GuardState, error) {
 // TripGuard implements store.Guard. A zero at means now. Of replicas tripping at once, the first to commit sets
 // since and reason and every one returns them.
 func (s *Store) TripGuard(ctx context.Context, at time.Time, reason string) (store.GuardState, error) {
-	at = eventTime(at)
+	at = engine.EventTime(at)
 	var st store.GuardState
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, sqlTripGuard, s.ns, at.UnixMilli(), cleanText(reason)); err != nil {
+		if _, err := tx.Exec(ctx, sqlTripGuard, s.ns, at.UnixMilli(), engine.CleanText(reason)); err != nil {
 			return err
 		}
 		var err error
@@ -189,7 +184,7 @@ func eventsQuery(ns string, q store.AuditQuery, limit int) (string, []any) {
 	}
 	const sel = `SELECT ` + eventColumns + ` FROM audit_events WHERE namespace = $1`
 	if q.User != "" {
-		user := cleanText(q.User)
+		user := engine.CleanText(q.User)
 		return sel + ` AND user_id = ` + arg(user) + cond +
 			` UNION ` + sel + ` AND user_name_fold = ` + arg(store.Fold(user)) + cond +
 			` ORDER BY seq LIMIT ` + arg(limit), args
@@ -203,13 +198,13 @@ func countSinceQuery(ns string, since time.Time, okOnly bool, operations []strin
 	var b strings.Builder
 	args := []any{ns, since.UnixMilli()}
 	b.WriteString(`SELECT count(*) FROM audit_events WHERE namespace = $1 AND time_ms >= $2`)
-	if ops := uniqueOps(operations); len(ops) > 0 {
+	if ops := engine.UniqueOps(operations); len(ops) > 0 {
 		b.WriteString(` AND operation IN (`)
 		for i, op := range ops {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			args = append(args, cleanText(op))
+			args = append(args, engine.CleanText(op))
 			b.WriteString("$" + strconv.Itoa(len(args)))
 		}
 		b.WriteString(`)`)
@@ -218,92 +213,6 @@ func countSinceQuery(ns string, since time.Time, okOnly bool, operations []strin
 		b.WriteString(` AND result = 'ok'`)
 	}
 	return b.String(), args
-}
-
-func uniqueOps(ops []string) []string {
-	out := slices.Clone(ops)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-func auditLimit(limit int) (int, error) {
-	switch {
-	case limit < 0:
-		return 0, fmt.Errorf("limit %d is negative", limit)
-	case limit == 0:
-		return defaultAuditLimit, nil
-	}
-	return limit, nil
-}
-
-// normalizeEvent makes e what the store keeps: its time in UTC at millisecond precision (now, if the caller set
-// none, so that a deprovisioning is never recorded outside every window the guard measures), text that Postgres
-// can hold, and its own copy of the attribute names.
-func normalizeEvent(e store.AuditEvent) (store.AuditEvent, error) {
-	if e.Operation == "" {
-		return store.AuditEvent{}, errors.New("empty operation")
-	}
-	e.Seq = 0
-	e.Time = eventTime(e.Time)
-	for _, p := range []*string{&e.RequestID, &e.Credential, &e.Operation, &e.UserID, &e.UserName, &e.Result} {
-		*p = cleanText(*p)
-	}
-	if e.Attributes != nil {
-		attrs := make([]string, len(e.Attributes))
-		for i, a := range e.Attributes {
-			attrs[i] = cleanText(a)
-		}
-		e.Attributes = attrs
-	}
-	return e, nil
-}
-
-// eventTime is t in UTC at the millisecond precision the store keeps, or the store's clock for a zero t.
-func eventTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return nowMillis()
-	}
-	return time.UnixMilli(t.UnixMilli()).UTC()
-}
-
-// cleanText replaces what Postgres text cannot hold (bytes that are not UTF-8, NUL) with U+FFFD: an odd userName
-// must never cost an audit record. The SQLite store does the same, so both keep the same event.
-func cleanText(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
-		return s
-	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
-
-// attributesArg encodes attribute names as a JSON array, keeping nil (NULL) apart from empty ("[]").
-func attributesArg(attrs []string) (any, error) {
-	if attrs == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(attrs)
-	if err != nil {
-		return nil, fmt.Errorf("encode attributes: %w", err)
-	}
-	return string(b), nil
-}
-
-func scanEvent(row pgx.Row) (store.AuditEvent, error) {
-	var (
-		e      store.AuditEvent
-		timeMS int64
-		attrs  *string
-	)
-	if err := row.Scan(&e.Seq, &timeMS, &e.RequestID, &e.Credential, &e.Operation, &e.UserID, &e.UserName, &attrs,
-		&e.Result); err != nil {
-		return store.AuditEvent{}, err
-	}
-	e.Time = time.UnixMilli(timeMS).UTC()
-	if attrs != nil {
-		if err := json.Unmarshal([]byte(*attrs), &e.Attributes); err != nil {
-			return store.AuditEvent{}, fmt.Errorf("event %d: attributes: %w", e.Seq, err)
-		}
-	}
-	return e, nil
 }
 
 func scanGuard(row pgx.Row) (store.GuardState, error) {

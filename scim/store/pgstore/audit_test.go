@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scim-bridge/scim-bridge/scim/store"
+	"github.com/scim-bridge/scim-bridge/scim/store/internal/engine"
 	"github.com/scim-bridge/scim-bridge/scim/store/pgstore/pgtest"
 )
 
@@ -61,7 +62,7 @@ func TestAuditStatementsSearchIndexes(t *testing.T) {
 		{User: "u7"},
 		{User: "USER7@example.com", Since: recent, After: 3},
 	} {
-		query, args := eventsQuery("ns", q, defaultAuditLimit)
+		query, args := eventsQuery("ns", q, engine.DefaultAuditLimit)
 		statements[query] = args
 	}
 	for query, args := range statements {

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scim-bridge/scim-bridge/scim/store"
+	"github.com/scim-bridge/scim-bridge/scim/store/internal/engine"
 )
 
 var _ store.GroupStore = (*Store)(nil)
@@ -43,16 +43,16 @@ const sqlChangeMembers = `WITH
 
 // CreateGroup implements store.GroupStore.
 func (s *Store) CreateGroup(ctx context.Context, g store.Group) (store.Group, error) {
-	if err := validateGroup(g); err != nil {
+	if err := engine.ValidateGroup(g); err != nil {
 		return store.Group{}, fmt.Errorf("pgstore: create group: %w", err)
 	}
 	g.Extras = bytes.Clone(g.Extras)
 	g.Version = 1
-	g.Created = nowMillis()
+	g.Created = engine.NowMillis()
 	g.Modified = g.Created
 	_, err := s.pool.Exec(ctx, `INSERT INTO groups (namespace, id, display_name, display_name_fold, external_id,
 		extras, version, created_ms, modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ns, g.ID, g.DisplayName, store.Fold(g.DisplayName), g.ExternalID, extrasArg(g.Extras), g.Version,
+		s.ns, g.ID, g.DisplayName, store.Fold(g.DisplayName), g.ExternalID, engine.ExtrasArg(g.Extras), g.Version,
 		g.Created.UnixMilli(), g.Modified.UnixMilli())
 	if err != nil {
 		return store.Group{}, fmt.Errorf("pgstore: create group %q: %w", g.ID, mapErr(err))
@@ -108,16 +108,16 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 		if next.ID != id {
 			return fmt.Errorf("pgstore: update group %q: fn changed the id to %q", id, next.ID)
 		}
-		if err := validateGroup(next); err != nil {
+		if err := engine.ValidateGroup(next); err != nil {
 			return fmt.Errorf("pgstore: update group %q: %w", id, err)
 		}
 		next.Extras = bytes.Clone(next.Extras)
 		next.Version = cur.Version + 1
 		next.Created = cur.Created
-		next.Modified = nextModified(cur.Modified)
+		next.Modified = engine.NextModified(cur.Modified)
 		if _, err := tx.Exec(ctx, `UPDATE groups SET display_name = $3, display_name_fold = $4, external_id = $5,
 			extras = $6, version = $7, modified_ms = $8 WHERE namespace = $1 AND id = $2`,
-			s.ns, id, next.DisplayName, store.Fold(next.DisplayName), next.ExternalID, extrasArg(next.Extras),
+			s.ns, id, next.DisplayName, store.Fold(next.DisplayName), next.ExternalID, engine.ExtrasArg(next.Extras),
 			next.Version, next.Modified.UnixMilli()); err != nil {
 			return fmt.Errorf("pgstore: update group %q: %w", id, mapErr(err))
 		}
@@ -171,10 +171,10 @@ func (s *Store) CountGroups(ctx context.Context) (int, error) {
 // inserts those to add (an existing pair is left as it is), bumps the group if either changed anything, and returns
 // what changed.
 func (s *Store) ChangeMembers(ctx context.Context, groupID string, add, remove []string) (added, removed []string, err error) {
-	if err := checkUserIDs(add, remove); err != nil {
+	if err := engine.CheckUserIDs(add, remove); err != nil {
 		return nil, nil, fmt.Errorf("pgstore: change members of %q: %w", groupID, err)
 	}
-	ins, del := planChanges(add, remove)
+	ins, del := engine.PlanChanges(add, remove)
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		cur, err := lockGroup(ctx, tx, s.ns, groupID)
 		if err != nil {
@@ -183,7 +183,7 @@ func (s *Store) ChangeMembers(ctx context.Context, groupID string, add, remove [
 		if len(ins) == 0 && len(del) == 0 {
 			return nil
 		}
-		next := nextModified(cur.modified)
+		next := engine.NextModified(cur.modified)
 		rows, err := tx.Query(ctx, sqlChangeMembers, s.ns, groupID, del, ins, cur.version+1, next.UnixMilli())
 		if err != nil {
 			return err
@@ -203,7 +203,7 @@ func (s *Store) ChangeMembers(ctx context.Context, groupID string, add, remove [
 		}); err != nil {
 			return err
 		}
-		added, removed = inOrder(ins, joined), inOrder(del, gone)
+		added, removed = engine.InOrder(ins, joined), engine.InOrder(del, gone)
 		return nil
 	})
 	if err != nil {
@@ -231,9 +231,7 @@ func (s *Store) ClearMembers(ctx context.Context, groupID string) ([]string, err
 		if len(removed) == 0 {
 			return nil
 		}
-		var b pgx.Batch
-		queueBump(&b, s.ns, groupID, cur)
-		return tx.SendBatch(ctx, &b).Close()
+		return bumpGroup(ctx, tx, s.ns, groupID, cur)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: clear members of %q: %w", groupID, err)
@@ -321,9 +319,9 @@ func (s *Store) RemoveUser(ctx context.Context, userID string) ([]string, error)
 		if len(groups) == 0 {
 			return nil
 		}
-		// Each group's Modified moves past its own last value, as queueBump does for one group.
+		// Each group's Modified moves past its own last value, as bumpGroup does for one group.
 		_, err = tx.Exec(ctx, `UPDATE groups SET version = version + 1, modified_ms = GREATEST($3, modified_ms + 1)
-			WHERE namespace = $1 AND id = ANY($2)`, s.ns, groups, nowMillis().UnixMilli())
+			WHERE namespace = $1 AND id = ANY($2)`, s.ns, groups, engine.NowMillis().UnixMilli())
 		return err
 	})
 	if err != nil {
@@ -357,20 +355,11 @@ func lockGroup(ctx context.Context, tx pgx.Tx, ns, id string) (groupStamp, error
 	return g, nil
 }
 
-// queueBump queues the statement that moves the group's Version and Modified on after a member change.
-func queueBump(b *pgx.Batch, ns, id string, cur groupStamp) {
-	b.Queue(`UPDATE groups SET version = $3, modified_ms = $4 WHERE namespace = $1 AND id = $2`,
-		ns, id, cur.version+1, nextModified(cur.modified).UnixMilli())
-}
-
-// nextModified is the store's clock, but always after prev: Modified feeds Last-Modified and ETags, so it must
-// move even when two changes share a millisecond or the replicas' clocks disagree.
-func nextModified(prev time.Time) time.Time {
-	now := nowMillis()
-	if !now.After(prev) {
-		return prev.Add(time.Millisecond)
-	}
-	return now
+// bumpGroup moves the group's Version and Modified on after a member change.
+func bumpGroup(ctx context.Context, tx pgx.Tx, ns, id string, cur groupStamp) error {
+	_, err := tx.Exec(ctx, `UPDATE groups SET version = $3, modified_ms = $4 WHERE namespace = $1 AND id = $2`,
+		ns, id, cur.version+1, engine.NextModified(cur.modified).UnixMilli())
+	return err
 }
 
 func (s *Store) queryGroups(ctx context.Context, sql string, args ...any) ([]store.Group, error) {
@@ -418,77 +407,6 @@ func scanGroup(row pgx.Row) (store.Group, error) {
 	g.Created = time.UnixMilli(created).UTC()
 	g.Modified = time.UnixMilli(modified).UTC()
 	return g, nil
-}
-
-func validateGroup(g store.Group) error {
-	switch {
-	case g.ID == "":
-		return errors.New("empty id")
-	case g.DisplayName == "":
-		return errors.New("empty displayName")
-	}
-	return nil
-}
-
-// checkUserIDs refuses ids no user can have before anything is applied: an empty id, and bytes that are not
-// UTF-8 (which Postgres would refuse half-way), as the SQLite store does.
-func checkUserIDs(lists ...[]string) error {
-	for _, list := range lists {
-		for _, id := range list {
-			if id == "" {
-				return errors.New("empty user id")
-			}
-			if !utf8.ValidString(id) {
-				return fmt.Errorf("user id %q is not UTF-8", id)
-			}
-		}
-	}
-	return nil
-}
-
-// planChanges turns ChangeMembers' lists into the ids to insert and the ids to delete, each without repeats and in
-// the order given. A user in both lists is removed, then added: a member afterwards either way, so it is only
-// inserted, and reported as added only if it was not a member before.
-func planChanges(add, remove []string) (ins, del []string) {
-	ins = unique(add)
-	inAdd := make(map[string]bool, len(ins))
-	for _, id := range ins {
-		inAdd[id] = true
-	}
-	for _, id := range unique(remove) {
-		if !inAdd[id] {
-			del = append(del, id)
-		}
-	}
-	return ins, del
-}
-
-// inOrder returns the ids of want that are in got, in want's order (RETURNING promises no order); never nil.
-func inOrder(want, got []string) []string {
-	in := make(map[string]bool, len(got))
-	for _, id := range got {
-		in[id] = true
-	}
-	out := make([]string, 0, len(got))
-	for _, id := range want {
-		if in[id] {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// unique returns ids without repeats, in the order of first appearance.
-func unique(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }
 
 func nonNil(s []string) []string {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/scim-bridge/scim-bridge/scim/store"
+	"github.com/scim-bridge/scim-bridge/scim/store/internal/engine"
 )
 
 // Record is one link with the namespace it belongs to, as Import takes it.
@@ -102,7 +103,7 @@ func Import(ctx context.Context, dsn string, d Data) (Counts, error) {
 				}
 				l := r.Link
 				return []any{r.Namespace, l.ID, l.UserName, store.Fold(l.UserName), l.ExternalID, l.Email,
-					store.Fold(l.Email), extrasArg(l.Extras), l.Deleted, l.Version, l.Created.UnixMilli(),
+					store.Fold(l.Email), engine.ExtrasArg(l.Extras), l.Deleted, l.Version, l.Created.UnixMilli(),
 					l.Modified.UnixMilli()}, nil
 			}); err != nil {
 			return err
@@ -115,7 +116,7 @@ func Import(ctx context.Context, dsn string, d Data) (Counts, error) {
 				}
 				g := r.Group
 				return []any{r.Namespace, g.ID, g.DisplayName, store.Fold(g.DisplayName), g.ExternalID,
-					extrasArg(g.Extras), g.Version, g.Created.UnixMilli(), g.Modified.UnixMilli()}, nil
+					engine.ExtrasArg(g.Extras), g.Version, g.Created.UnixMilli(), g.Modified.UnixMilli()}, nil
 			}); err != nil {
 			return err
 		}
@@ -124,7 +125,7 @@ func Import(ctx context.Context, dsn string, d Data) (Counts, error) {
 				if r.Namespace == "" || r.GroupID == "" {
 					return nil, fmt.Errorf("membership of %q has no namespace or group", r.UserID)
 				}
-				if err := checkUserIDs([]string{r.UserID}); err != nil {
+				if err := engine.CheckUserIDs([]string{r.UserID}); err != nil {
 					return nil, fmt.Errorf("member of group %q: %w", r.GroupID, err)
 				}
 				return []any{r.Namespace, r.GroupID, r.UserID}, nil
@@ -144,11 +145,11 @@ func Import(ctx context.Context, dsn string, d Data) (Counts, error) {
 					return nil, fmt.Errorf("audit event %d in %q has no time", r.Event.Seq, r.Namespace)
 				}
 				seq := r.Event.Seq
-				e, err := normalizeEvent(r.Event)
+				e, err := engine.NormalizeEvent(r.Event)
 				if err != nil {
 					return nil, fmt.Errorf("audit event %d in %q: %w", seq, r.Namespace, err)
 				}
-				attrs, err := attributesArg(e.Attributes)
+				attrs, err := engine.AttributesArg(e.Attributes)
 				if err != nil {
 					return nil, fmt.Errorf("audit event %d in %q: %w", seq, r.Namespace, err)
 				}
@@ -226,7 +227,7 @@ func importStates(ctx context.Context, tx pgx.Tx, src iter.Seq2[StateRecord, err
 				return 0, fmt.Errorf("namespace %q: the guard holds since no time", r.Namespace)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO guard (namespace, held, since_ms, reason) VALUES ($1, true, $2, $3)`,
-				r.Namespace, r.Guard.Since.UnixMilli(), cleanText(r.Guard.Reason)); err != nil {
+				r.Namespace, r.Guard.Since.UnixMilli(), engine.CleanText(r.Guard.Reason)); err != nil {
 				return 0, fmt.Errorf("guard of %q: %w", r.Namespace, mapErr(err))
 			}
 			guards++
@@ -289,11 +290,13 @@ func checkEmpty(ctx context.Context, tx pgx.Tx) error {
 
 func validateRecord(r Record) error {
 	l := r.Link
-	switch {
-	case r.Namespace == "":
+	if r.Namespace == "" {
 		return fmt.Errorf("link %q has no namespace", l.ID)
-	case validate(l) != nil:
-		return fmt.Errorf("link %q: %w", l.ID, validate(l))
+	}
+	if err := engine.ValidateLink(l); err != nil {
+		return fmt.Errorf("link %q: %w", l.ID, err)
+	}
+	switch {
 	case l.Version < 1:
 		return fmt.Errorf("link %q has version %d", l.ID, l.Version)
 	case l.Created.IsZero() || l.Modified.IsZero():
@@ -304,11 +307,13 @@ func validateRecord(r Record) error {
 
 func validateGroupRecord(r GroupRecord) error {
 	g := r.Group
-	switch {
-	case r.Namespace == "":
+	if r.Namespace == "" {
 		return fmt.Errorf("group %q has no namespace", g.ID)
-	case validateGroup(g) != nil:
-		return fmt.Errorf("group %q: %w", g.ID, validateGroup(g))
+	}
+	if err := engine.ValidateGroup(g); err != nil {
+		return fmt.Errorf("group %q: %w", g.ID, err)
+	}
+	switch {
 	case g.Version < 1:
 		return fmt.Errorf("group %q has version %d", g.ID, g.Version)
 	case g.Created.IsZero() || g.Modified.IsZero():

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/scim-bridge/scim-bridge/scim/store/internal/engine"
 )
 
 // migration is one schema step. Steps are append-only: a released step is never edited or reordered, because
@@ -165,9 +167,8 @@ func migrateLocked(ctx context.Context, conn *pgx.Conn, steps []migration) (int,
 	if newest != nil {
 		have = *newest
 	}
-	// A database migrated by a newer binary may hold columns or constraints this one would violate.
-	if have > int64(len(steps)) {
-		return 0, fmt.Errorf("migrate: database schema version %d is newer than this binary's %d", have, len(steps))
+	if err := engine.CheckSchemaVersion(have, len(steps)); err != nil {
+		return 0, err
 	}
 	applied := 0
 	for i, m := range steps {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/scim-bridge/scim-bridge/scim/store"
+	"github.com/scim-bridge/scim-bridge/scim/store/internal/engine"
 )
 
 // Store is a store.Store, store.Locker, store.GroupStore, store.AuditLog, store.Guard and store.LinkCounter on one
@@ -87,12 +88,12 @@ const columns = `id, user_name, external_id, email, extras, deleted, version, cr
 
 // Create implements store.Store.
 func (s *Store) Create(ctx context.Context, l store.Link) (store.Link, error) {
-	if err := validate(l); err != nil {
+	if err := engine.ValidateLink(l); err != nil {
 		return store.Link{}, fmt.Errorf("pgstore: create: %w", err)
 	}
 	l.Extras = bytes.Clone(l.Extras)
 	l.Version = 1
-	l.Created = nowMillis()
+	l.Created = engine.NowMillis()
 	l.Modified = l.Created
 	if err := insert(ctx, s.pool, s.ns, l); err != nil {
 		return store.Link{}, fmt.Errorf("pgstore: create %q: %w", l.ID, mapErr(err))
@@ -109,7 +110,7 @@ func insert(ctx context.Context, db execer, ns string, l store.Link) error {
 		email_fold, extras, deleted, version, created_ms, modified_ms)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		ns, l.ID, l.UserName, store.Fold(l.UserName), l.ExternalID, l.Email, store.Fold(l.Email),
-		extrasArg(l.Extras), l.Deleted, l.Version, l.Created.UnixMilli(), l.Modified.UnixMilli())
+		engine.ExtrasArg(l.Extras), l.Deleted, l.Version, l.Created.UnixMilli(), l.Modified.UnixMilli())
 	return err
 }
 
@@ -164,23 +165,18 @@ func (s *Store) Update(ctx context.Context, id string, fn func(store.Link) (stor
 		if next.ID != id {
 			return fmt.Errorf("pgstore: update %q: fn changed the id to %q", id, next.ID)
 		}
-		if err := validate(next); err != nil {
+		if err := engine.ValidateLink(next); err != nil {
 			return fmt.Errorf("pgstore: update %q: %w", id, err)
 		}
 		next.Extras = bytes.Clone(next.Extras)
 		next.Version = cur.Version + 1
 		next.Created = cur.Created
-		// Modified feeds Last-Modified and ETags, so it must move even when two updates share a millisecond or
-		// the replicas' clocks disagree.
-		next.Modified = nowMillis()
-		if !next.Modified.After(cur.Modified) {
-			next.Modified = cur.Modified.Add(time.Millisecond)
-		}
+		next.Modified = engine.NextModified(cur.Modified)
 		if _, err := tx.Exec(ctx, `UPDATE links SET user_name = $3, user_name_fold = $4, external_id = $5,
 			email = $6, email_fold = $7, extras = $8, deleted = $9, version = $10, modified_ms = $11
 			WHERE namespace = $1 AND id = $2`,
 			s.ns, id, next.UserName, store.Fold(next.UserName), next.ExternalID, next.Email, store.Fold(next.Email),
-			extrasArg(next.Extras), next.Deleted, next.Version, next.Modified.UnixMilli()); err != nil {
+			engine.ExtrasArg(next.Extras), next.Deleted, next.Version, next.Modified.UnixMilli()); err != nil {
 			return fmt.Errorf("pgstore: update %q: %w", id, mapErr(err))
 		}
 		return nil
@@ -299,30 +295,6 @@ func scanLink(row pgx.Row) (store.Link, error) {
 	l.Created = time.UnixMilli(created).UTC()
 	l.Modified = time.UnixMilli(modified).UTC()
 	return l, nil
-}
-
-func validate(l store.Link) error {
-	switch {
-	case l.ID == "":
-		return errors.New("empty id")
-	case l.UserName == "":
-		return errors.New("empty userName")
-	}
-	return nil
-}
-
-// nowMillis is the store's clock at the precision it keeps, without a monotonic reading, so that a Link
-// returned by a write compares equal to the same Link read back.
-func nowMillis() time.Time {
-	return time.UnixMilli(time.Now().UnixMilli()).UTC()
-}
-
-// extrasArg binds extras as text, keeping nil as NULL.
-func extrasArg(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return string(b)
 }
 
 // mapErr turns a unique violation (primary key or the live-userName index) into store.ErrConflict, by SQLSTATE

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/scim-bridge/scim-bridge/scim/store"
+	"github.com/scim-bridge/scim-bridge/scim/store/internal/engine"
 )
 
 var _ store.GroupStore = (*Store)(nil)
@@ -51,16 +51,16 @@ var memberStatements = []string{sqlRemoveMembers, sqlInsertMembers, sqlClearMemb
 
 // CreateGroup implements store.GroupStore.
 func (s *Store) CreateGroup(ctx context.Context, g store.Group) (store.Group, error) {
-	if err := validateGroup(g); err != nil {
+	if err := engine.ValidateGroup(g); err != nil {
 		return store.Group{}, fmt.Errorf("sqlstore: create group: %w", err)
 	}
 	g.Extras = bytes.Clone(g.Extras)
 	g.Version = 1
-	g.Created = nowMillis()
+	g.Created = engine.NowMillis()
 	g.Modified = g.Created
 	_, err := s.w.ExecContext(ctx, `INSERT INTO groups (namespace, id, display_name, display_name_fold, external_id,
 		extras, version, created_ms, modified_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ns, g.ID, g.DisplayName, store.Fold(g.DisplayName), g.ExternalID, extrasArg(g.Extras), g.Version,
+		s.ns, g.ID, g.DisplayName, store.Fold(g.DisplayName), g.ExternalID, engine.ExtrasArg(g.Extras), g.Version,
 		g.Created.UnixMilli(), g.Modified.UnixMilli())
 	if err != nil {
 		return store.Group{}, fmt.Errorf("sqlstore: create group %q: %w", g.ID, mapErr(err))
@@ -120,16 +120,16 @@ func (s *Store) UpdateGroup(ctx context.Context, id string, fn func(store.Group)
 	if next.ID != id {
 		return store.Group{}, fmt.Errorf("sqlstore: update group %q: fn changed the id to %q", id, next.ID)
 	}
-	if err := validateGroup(next); err != nil {
+	if err := engine.ValidateGroup(next); err != nil {
 		return store.Group{}, fmt.Errorf("sqlstore: update group %q: %w", id, err)
 	}
 	next.Extras = bytes.Clone(next.Extras)
 	next.Version = cur.Version + 1
 	next.Created = cur.Created
-	next.Modified = nextModified(cur.Modified)
+	next.Modified = engine.NextModified(cur.Modified)
 	if _, err := tx.ExecContext(ctx, `UPDATE groups SET display_name = $3, display_name_fold = $4, external_id = $5,
 		extras = $6, version = $7, modified_ms = $8 WHERE namespace = $1 AND id = $2`,
-		s.ns, id, next.DisplayName, store.Fold(next.DisplayName), next.ExternalID, extrasArg(next.Extras),
+		s.ns, id, next.DisplayName, store.Fold(next.DisplayName), next.ExternalID, engine.ExtrasArg(next.Extras),
 		next.Version, next.Modified.UnixMilli()); err != nil {
 		return store.Group{}, fmt.Errorf("sqlstore: update group %q: %w", id, mapErr(err))
 	}
@@ -191,7 +191,7 @@ func (s *Store) CountGroups(ctx context.Context) (int, error) {
 // ChangeMembers implements store.GroupStore. It deletes the pairs to remove and inserts those to add (an existing
 // pair is left as it is), each statement returning what it changed: a probe per id named, whatever the group's size.
 func (s *Store) ChangeMembers(ctx context.Context, groupID string, add, remove []string) (added, removed []string, err error) {
-	if err := checkUserIDs(add, remove); err != nil {
+	if err := engine.CheckUserIDs(add, remove); err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: change members of %q: %w", groupID, err)
 	}
 	tx, err := s.begin(ctx)
@@ -203,7 +203,7 @@ func (s *Store) ChangeMembers(ctx context.Context, groupID string, add, remove [
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: change members of %q: %w", groupID, err)
 	}
-	ins, del := planChanges(add, remove)
+	ins, del := engine.PlanChanges(add, remove)
 	if len(ins) > 0 {
 		s.mayHaveMembers.Store(true) // before the insert commits: a GroupsOf after it must query
 	}
@@ -214,7 +214,7 @@ func (s *Store) ChangeMembers(ctx context.Context, groupID string, add, remove [
 		if err != nil {
 			return nil, nil, fmt.Errorf("sqlstore: change members of %q: remove: %w", groupID, err)
 		}
-		removed = inOrder(del, gone)
+		removed = engine.InOrder(del, gone)
 	}
 	if len(ins) > 0 {
 		rows, err := tx.QueryContext(ctx, sqlInsertMembers, s.ns, groupID, jsonArray(ins))
@@ -222,16 +222,12 @@ func (s *Store) ChangeMembers(ctx context.Context, groupID string, add, remove [
 		if err != nil {
 			return nil, nil, fmt.Errorf("sqlstore: change members of %q: add: %w", groupID, err)
 		}
-		added = inOrder(ins, joined)
+		added = engine.InOrder(ins, joined)
 	}
-	if len(added) == 0 && len(removed) == 0 {
-		if err := tx.Commit(); err != nil {
-			return nil, nil, fmt.Errorf("sqlstore: change members of %q: commit: %w", groupID, err)
+	if len(added) > 0 || len(removed) > 0 {
+		if err := bumpGroup(ctx, tx, s.ns, groupID, cur); err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: change members of %q: %w", groupID, err)
 		}
-		return added, removed, nil
-	}
-	if err := bumpGroup(ctx, tx, s.ns, groupID, cur); err != nil {
-		return nil, nil, fmt.Errorf("sqlstore: change members of %q: %w", groupID, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: change members of %q: commit: %w", groupID, err)
@@ -326,7 +322,7 @@ func (s *Store) RemoveUser(ctx context.Context, userID string) (_ []string, err 
 	defer endTx(tx, &err)
 	// The writer holds the database's write lock, so the groups bumped here are those the delete below takes the
 	// user out of.
-	if _, err := tx.ExecContext(ctx, sqlBumpGroupsOfUser, s.ns, userID, nowMillis().UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, sqlBumpGroupsOfUser, s.ns, userID, engine.NowMillis().UnixMilli()); err != nil {
 		return nil, fmt.Errorf("sqlstore: remove user %q from groups: bump versions: %w", userID, err)
 	}
 	rows, err := tx.QueryContext(ctx, sqlRemoveUser, s.ns, userID)
@@ -383,20 +379,10 @@ func lockGroup(ctx context.Context, tx *sql.Tx, ns, id string) (groupStamp, erro
 // bumpGroup moves the group's Version and Modified on after a member change.
 func bumpGroup(ctx context.Context, tx *sql.Tx, ns, id string, cur groupStamp) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE groups SET version = $3, modified_ms = $4 WHERE namespace = $1 AND id = $2`,
-		ns, id, cur.version+1, nextModified(cur.modified).UnixMilli()); err != nil {
+		ns, id, cur.version+1, engine.NextModified(cur.modified).UnixMilli()); err != nil {
 		return fmt.Errorf("bump version: %w", err)
 	}
 	return nil
-}
-
-// nextModified is the store's clock, but always after prev: Modified feeds Last-Modified and ETags, so it must
-// move even when two changes share a millisecond.
-func nextModified(prev time.Time) time.Time {
-	now := nowMillis()
-	if !now.After(prev) {
-		return prev.Add(time.Millisecond)
-	}
-	return now
 }
 
 func (s *Store) queryGroups(ctx context.Context, query string, args ...any) ([]store.Group, error) {
@@ -455,78 +441,7 @@ func collectStrings(rows *sql.Rows, err error) ([]string, error) {
 	return out, rows.Err()
 }
 
-func validateGroup(g store.Group) error {
-	switch {
-	case g.ID == "":
-		return errors.New("empty id")
-	case g.DisplayName == "":
-		return errors.New("empty displayName")
-	}
-	return nil
-}
-
-// checkUserIDs refuses ids no user can have before anything is applied: an empty id, and bytes that are not
-// UTF-8 (Postgres cannot store them, and the JSON array that carries them here would alter them).
-func checkUserIDs(lists ...[]string) error {
-	for _, list := range lists {
-		for _, id := range list {
-			if id == "" {
-				return errors.New("empty user id")
-			}
-			if !utf8.ValidString(id) {
-				return fmt.Errorf("user id %q is not UTF-8", id)
-			}
-		}
-	}
-	return nil
-}
-
-// planChanges turns ChangeMembers' lists into the ids to insert and the ids to delete, each without repeats and in
-// the order given. A user in both lists is removed, then added: a member afterwards either way, so it is only
-// inserted, and reported as added only if it was not a member before.
-func planChanges(add, remove []string) (ins, del []string) {
-	ins = unique(add)
-	inAdd := make(map[string]bool, len(ins))
-	for _, id := range ins {
-		inAdd[id] = true
-	}
-	for _, id := range unique(remove) {
-		if !inAdd[id] {
-			del = append(del, id)
-		}
-	}
-	return ins, del
-}
-
-// inOrder returns the ids of want that are in got, in want's order (RETURNING promises no order); never nil.
-func inOrder(want, got []string) []string {
-	in := make(map[string]bool, len(got))
-	for _, id := range got {
-		in[id] = true
-	}
-	out := make([]string, 0, len(got))
-	for _, id := range want {
-		if in[id] {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// unique returns ids without repeats, in the order of first appearance.
-func unique(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// jsonArray encodes ids for json_each; checkUserIDs has made sure they survive the round trip.
+// jsonArray encodes ids for json_each; engine.CheckUserIDs has made sure they survive the round trip.
 func jsonArray(ids []string) string {
 	b, err := json.Marshal(ids)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/scim-bridge/scim-bridge/scim/store/internal/engine"
 )
 
 // migration is one schema step. Steps are append-only: a released step is never edited or reordered, because
@@ -130,10 +132,8 @@ func migrate(ctx context.Context, db *sql.DB, steps []migration) (int, error) {
 	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&newest); err != nil {
 		return 0, fmt.Errorf("migrate: read schema version: %w", err)
 	}
-	// A database migrated by a newer binary may hold columns or constraints this one would violate.
-	if newest.Int64 > int64(len(steps)) {
-		return 0, fmt.Errorf("migrate: database schema version %d is newer than this binary's %d",
-			newest.Int64, len(steps))
+	if err := engine.CheckSchemaVersion(newest.Int64, len(steps)); err != nil {
+		return 0, err
 	}
 	applied := 0
 	for i, m := range steps {

@@ -17,6 +17,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/scim-bridge/scim-bridge/scim/store"
+	"github.com/scim-bridge/scim-bridge/scim/store/internal/engine"
 )
 
 // Store is a store.Store, store.Locker, store.GroupStore, store.AuditLog, store.Guard and store.LinkCounter on one
@@ -74,11 +75,11 @@ func Open(ctx context.Context, dsn, namespace string) (*Store, error) {
 	if err := s.st.prepare(ctx, s.r, s.w); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlstore: open: prepare: %w", redact(err, dsn)), s.Close())
 	}
-	var any bool
-	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM group_members WHERE namespace = $1)`, namespace).Scan(&any); err != nil {
+	var hasMembers bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM group_members WHERE namespace = $1)`, namespace).Scan(&hasMembers); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlstore: open: memberships: %w", redact(err, dsn)), s.Close())
 	}
-	s.mayHaveMembers.Store(any)
+	s.mayHaveMembers.Store(hasMembers)
 	return s, nil
 }
 
@@ -160,16 +161,16 @@ const columns = `id, user_name, external_id, email, extras, deleted, version, cr
 
 // Create implements store.Store.
 func (s *Store) Create(ctx context.Context, l store.Link) (store.Link, error) {
-	if err := validate(l); err != nil {
+	if err := engine.ValidateLink(l); err != nil {
 		return store.Link{}, fmt.Errorf("sqlstore: create: %w", err)
 	}
 	l.Extras = bytes.Clone(l.Extras)
 	l.Version = 1
-	l.Created = nowMillis()
+	l.Created = engine.NowMillis()
 	l.Modified = l.Created
 	_, err := s.st.create.ExecContext(ctx,
 		s.ns, l.ID, l.UserName, store.Fold(l.UserName), l.ExternalID, l.Email, store.Fold(l.Email),
-		extrasArg(l.Extras), boolArg(l.Deleted), l.Version, l.Created.UnixMilli(), l.Modified.UnixMilli())
+		engine.ExtrasArg(l.Extras), boolArg(l.Deleted), l.Version, l.Created.UnixMilli(), l.Modified.UnixMilli())
 	if err != nil {
 		return store.Link{}, fmt.Errorf("sqlstore: create %q: %w", l.ID, mapErr(err))
 	}
@@ -216,13 +217,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(store.Link) (stor
 	if err != nil {
 		return store.Link{}, fmt.Errorf("sqlstore: update %q: begin: %w", id, err)
 	}
-	defer func() {
-		if err != nil {
-			if rbErr := rollback(tx); rbErr != nil {
-				err = errors.Join(err, rbErr)
-			}
-		}
-	}()
+	defer endTx(tx, &err)
 	cur, err := scanLink(tx.StmtContext(ctx, s.st.getW).QueryRowContext(ctx, s.ns, id))
 	if err != nil {
 		return store.Link{}, fmt.Errorf("sqlstore: update %q: %w", id, err)
@@ -234,20 +229,16 @@ func (s *Store) Update(ctx context.Context, id string, fn func(store.Link) (stor
 	if next.ID != id {
 		return store.Link{}, fmt.Errorf("sqlstore: update %q: fn changed the id to %q", id, next.ID)
 	}
-	if err := validate(next); err != nil {
+	if err := engine.ValidateLink(next); err != nil {
 		return store.Link{}, fmt.Errorf("sqlstore: update %q: %w", id, err)
 	}
 	next.Extras = bytes.Clone(next.Extras)
 	next.Version = cur.Version + 1
 	next.Created = cur.Created
-	// Modified feeds Last-Modified and ETags, so it must move even when two updates share a millisecond.
-	next.Modified = nowMillis()
-	if !next.Modified.After(cur.Modified) {
-		next.Modified = cur.Modified.Add(time.Millisecond)
-	}
+	next.Modified = engine.NextModified(cur.Modified)
 	if _, err := tx.StmtContext(ctx, s.st.update).ExecContext(ctx,
 		s.ns, id, next.UserName, store.Fold(next.UserName), next.ExternalID, next.Email, store.Fold(next.Email),
-		extrasArg(next.Extras), boolArg(next.Deleted), next.Version, next.Modified.UnixMilli()); err != nil {
+		engine.ExtrasArg(next.Extras), boolArg(next.Deleted), next.Version, next.Modified.UnixMilli()); err != nil {
 		return store.Link{}, fmt.Errorf("sqlstore: update %q: %w", id, mapErr(err))
 	}
 	if err := tx.Commit(); err != nil {
@@ -389,30 +380,6 @@ func scanLink(row interface{ Scan(...any) error }) (store.Link, error) {
 	l.Created = time.UnixMilli(created).UTC()
 	l.Modified = time.UnixMilli(modified).UTC()
 	return l, nil
-}
-
-func validate(l store.Link) error {
-	switch {
-	case l.ID == "":
-		return errors.New("empty id")
-	case l.UserName == "":
-		return errors.New("empty userName")
-	}
-	return nil
-}
-
-// nowMillis is the store's clock at the precision it keeps, without a monotonic reading, so that a Link
-// returned by a write compares equal to the same Link read back.
-func nowMillis() time.Time {
-	return time.UnixMilli(time.Now().UnixMilli()).UTC()
-}
-
-// extrasArg binds extras as text (Postgres text/jsonb, not a blob), keeping nil as NULL.
-func extrasArg(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return string(b)
 }
 
 func boolArg(b bool) int64 {

@@ -30,24 +30,9 @@ func sqliteHarness(t *testing.T) storetest.Harness {
 	path := func(t *testing.T) string {
 		return filepath.Join(dir, fmt.Sprintf("%x.db", sha256.Sum256([]byte(t.Name()))))
 	}
-	open := func(t *testing.T, ns string) store.Store {
-		s, err := sqlstore.Open(t.Context(), path(t), ns)
-		if err != nil {
-			t.Fatalf("sqlstore.Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	return storetest.Harness{
-		New: func(t *testing.T) store.Store { return open(t, "test") },
-		Reopen: func(t *testing.T, s store.Store) store.Store {
-			if err := s.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			return open(t, "test")
-		},
-		NewNamespace: open,
-	}
+	return harness(func(t *testing.T, ns string) (store.Store, error) {
+		return sqlstore.Open(t.Context(), path(t), ns)
+	})
 }
 
 // postgresHarness gives each test a schema of its own, so that New, Reopen and NewNamespace within a test meet
@@ -70,22 +55,30 @@ func postgresHarness() storetest.Harness {
 		}
 		return u
 	}
-	open := func(t *testing.T, ns string) store.Store {
-		s, err := pgstore.Open(t.Context(), url(t), ns)
+	return harness(func(t *testing.T, ns string) (store.Store, error) {
+		return pgstore.Open(t.Context(), url(t), ns)
+	})
+}
+
+// harness builds a Harness on an open that reaches the test's own database, so that New, Reopen and NewNamespace
+// within a test meet there.
+func harness(open func(t *testing.T, ns string) (store.Store, error)) storetest.Harness {
+	openT := func(t *testing.T, ns string) store.Store {
+		s, err := open(t, ns)
 		if err != nil {
-			t.Fatalf("pgstore.Open: %v", err)
+			t.Fatalf("open %q: %v", ns, err)
 		}
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
 	return storetest.Harness{
-		New: func(t *testing.T) store.Store { return open(t, "test") },
+		New: func(t *testing.T) store.Store { return openT(t, "test") },
 		Reopen: func(t *testing.T, s store.Store) store.Store {
 			if err := s.Close(); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
-			return open(t, "test")
+			return openT(t, "test")
 		},
-		NewNamespace: open,
+		NewNamespace: openT,
 	}
 }
